@@ -1,0 +1,98 @@
+"""ProHealth Clinic: the application factory."""
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from clinic import config as settings
+from clinic.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+ONE_YEAR = 365 * 24 * 3600
+
+
+class ClinicFlask(Flask):
+    """Flask with fingerprinted static files: a `v` hash in the URL earns a year's cache."""
+
+    def get_send_file_max_age(self, filename):
+        return ONE_YEAR if request.args.get("v") else 300
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, commands and error pages."""
+    app = ClinicFlask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_mapping(settings.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_static_fingerprints(app)
+    register_proxy(app)
+    from clinic import cli, errors, security, templating
+
+    templating.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(
+        app, add_context_processor=False
+    )  # public pages must not touch the session
+    limiter.init_app(app)
+    from clinic import database, pagecache
+    from clinic.content import models as content
+
+    database.init_app(app)
+    pagecache.init_app(
+        app, content.Article, content.Page, content.Person, content.Clinic,
+        content.OpeningHours, content.Closure,
+    )  # fmt: skip
+
+
+def register_blueprints(app: Flask) -> None:
+    from clinic.content.views import bp as content_bp
+    from clinic.health import bp as health_bp
+    from clinic.seo.views import bp as seo_bp
+
+    for blueprint in (content_bp, seo_bp, health_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_static_fingerprints(app: Flask) -> None:
+    """Add a content hash to every static URL so browsers may cache files for a year."""
+    hashes: dict[str, str] = {}
+
+    def fingerprint(filename: str) -> str:
+        if filename not in hashes or app.debug:
+            path = Path(app.static_folder) / filename
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else ""
+            hashes[filename] = digest
+        return hashes[filename]
+
+    @app.url_defaults
+    def add_fingerprint(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            digest = fingerprint(values["filename"])
+            if digest:
+                values["v"] = digest
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust X-Forwarded-* from the configured number of reverse proxies, and no more."""
+    hops = app.config["CLINIC_TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

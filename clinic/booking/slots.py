@@ -1,0 +1,134 @@
+"""Bookable discovery-call slots for one clinic and one local UK day (stdlib only)."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+UK = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class Hours:
+    """One opening period on a weekday, in local UK wall-clock time (closes after opens)."""
+
+    weekday: int  # 0 = Monday ... 6 = Sunday
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class Closure:
+    """The clinic is closed on the local UK dates from starts_on to ends_on, inclusive."""
+
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Slot length, minimum notice before a start, and how far ahead starts may be booked."""
+
+    slot_minutes: int = 15
+    min_notice: timedelta = timedelta(hours=2)
+    horizon: timedelta = timedelta(days=28)
+
+    def __post_init__(self) -> None:
+        if self.slot_minutes < 1:
+            raise ValueError("slot_minutes must be at least 1")
+
+
+def day_slots(
+    day: date,
+    hours: Iterable[Hours],
+    closures: Iterable[Closure],
+    taken: Iterable[datetime],
+    now: datetime,
+    rules: Rules = Rules(),
+) -> list[datetime]:
+    """Return the free slot starts (aware, UTC) on one local UK day."""
+    now_utc = _utc(now, "now")
+    booked = {_utc(start, "taken") for start in taken}
+    if _is_closed(day, closures):
+        return []
+    earliest, latest = now_utc + rules.min_notice, now_utc + rules.horizon
+    return [
+        start
+        for start in _grid(day, hours, rules.slot_minutes)
+        if earliest <= start < latest and start not in booked
+    ]
+
+
+def is_bookable(
+    start: datetime,
+    hours: Iterable[Hours],
+    closures: Iterable[Closure],
+    taken: Iterable[datetime],
+    now: datetime,
+    rules: Rules = Rules(),
+) -> bool:
+    """Tell whether one aware start time is a free, bookable slot."""
+    start_utc = _utc(start, "start")
+    day = start_utc.astimezone(UK).date()
+    return start_utc in day_slots(day, hours, closures, taken, now, rules)
+
+
+def bookable_days(
+    hours: Iterable[Hours],
+    closures: Iterable[Closure],
+    now: datetime,
+    rules: Rules = Rules(),
+) -> list[date]:
+    """Return the local UK dates in the horizon that are open and not closed (may be full)."""
+    now_utc = _utc(now, "now")
+    hours, closures = tuple(hours), tuple(closures)
+    first = now_utc.astimezone(UK).date()
+    last = (now_utc + rules.horizon).astimezone(UK).date()
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [day for day in days if day_slots(day, hours, closures, (), now_utc, rules)]
+
+
+def to_local(start: datetime) -> datetime:
+    """Convert an aware datetime (normally UTC) to Europe/London local time."""
+    return _utc(start, "start").astimezone(UK)
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    """Return an aware datetime in UTC, raising ValueError if it is naive."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def _is_closed(day: date, closures: Iterable[Closure]) -> bool:
+    """Tell whether any closure covers the local date."""
+    return any(closure.starts_on <= day <= closure.ends_on for closure in closures)
+
+
+def _grid(day: date, hours: Iterable[Hours], slot_minutes: int) -> list[datetime]:
+    """Return every slot start (UTC, sorted, unique) of the day's opening periods."""
+    step = timedelta(minutes=slot_minutes)
+    starts: set[datetime] = set()
+    for period in hours:
+        if period.weekday == day.weekday():
+            starts.update(_period_starts(day, period, step))
+    return sorted(starts)
+
+
+def _period_starts(day: date, period: Hours, step: timedelta) -> Iterator[datetime]:
+    """Yield UTC starts of slots that fit in one period, skipping nonexistent local times."""
+    # Arithmetic and comparison between datetimes sharing the UK tzinfo are wall-clock based,
+    # so the grid follows the local clock; new values have fold=0 (earlier of ambiguous times).
+    start = datetime.combine(day, period.opens, tzinfo=UK)
+    closes = datetime.combine(day, period.closes, tzinfo=UK)
+    while start + step <= closes:
+        start_utc = start.astimezone(UTC)
+        if _exists(start, start_utc):
+            yield start_utc
+        start += step
+
+
+def _exists(local: datetime, local_utc: datetime) -> bool:
+    """Tell whether a local wall-clock time really occurs (is not in a spring-forward gap)."""
+    round_trip = local_utc.astimezone(UK)
+    return round_trip.replace(tzinfo=None) == local.replace(tzinfo=None)

@@ -1,0 +1,163 @@
+"""Published content: articles, pages, the people who write and review them, clinics."""
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.dbtypes import UTCDateTime, utcnow
+from clinic.extensions import db
+
+STATUSES = ("draft", "published", "scheduled", "unpublished")
+
+
+class Person(db.Model):
+    """An author or medical reviewer, shown with credentials so readers can judge trust."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    credentials: Mapped[str] = mapped_column(sa.String(120), default="")
+    job_title: Mapped[str] = mapped_column(sa.String(120), default="")
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Person {self.slug}>"
+
+
+class Clinic(db.Model):
+    """A site patients visit; its hours feed the page, the JSON-LD and the booking slots."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    building: Mapped[str] = mapped_column(sa.String(120), default="")
+    street: Mapped[str] = mapped_column(sa.String(120))
+    locality: Mapped[str] = mapped_column(sa.String(120), default="")
+    city: Mapped[str] = mapped_column(sa.String(80))
+    postcode: Mapped[str] = mapped_column(sa.String(12))
+    latitude: Mapped[float] = mapped_column(sa.Float)
+    longitude: Mapped[float] = mapped_column(sa.Float)
+    phone: Mapped[str] = mapped_column(sa.String(32))
+    email: Mapped[str] = mapped_column(sa.String(120))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    cqc_rating: Mapped[str | None] = mapped_column(sa.String(40))
+    cqc_url: Mapped[str | None] = mapped_column(sa.String(300))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    hours: Mapped[list["OpeningHours"]] = relationship(
+        back_populates="clinic",
+        cascade="all, delete-orphan",
+        order_by="(OpeningHours.weekday, OpeningHours.opens)",
+    )
+    closures: Mapped[list["Closure"]] = relationship(
+        back_populates="clinic", cascade="all, delete-orphan", order_by="Closure.starts_on"
+    )
+
+    @property
+    def address_lines(self) -> list[str]:
+        parts = [self.building, self.street, self.locality, f"{self.city} {self.postcode}"]
+        return [p for p in parts if p]
+
+    def __repr__(self) -> str:
+        return f"<Clinic {self.slug}>"
+
+
+class OpeningHours(db.Model):
+    """One opening period on one weekday (0 = Monday), in UK wall-clock time."""
+
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        sa.CheckConstraint("opens < closes", name="opens_before_closes"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinic.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(sa.SmallInteger)
+    opens: Mapped[time] = mapped_column(sa.Time)
+    closes: Mapped[time] = mapped_column(sa.Time)
+    clinic: Mapped[Clinic] = relationship(back_populates="hours")
+
+    def __repr__(self) -> str:
+        return f"<OpeningHours {self.weekday} {self.opens}-{self.closes}>"
+
+
+class Closure(db.Model):
+    """Dates a clinic is shut (bank holidays, training), inclusive of both ends."""
+
+    __table_args__ = (sa.CheckConstraint("starts_on <= ends_on", name="ordered_dates"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinic.id", ondelete="CASCADE"))
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.String(120), default="")
+    clinic: Mapped[Clinic] = relationship(back_populates="closures")
+
+    def __repr__(self) -> str:
+        return f"<Closure {self.starts_on}..{self.ends_on}>"
+
+
+class Publishable:
+    """Columns and rules shared by articles and pages."""
+
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    seo_title: Mapped[str] = mapped_column(sa.String(120), default="")
+    seo_description: Mapped[str] = mapped_column(sa.String(300), default="")
+    status: Mapped[str] = mapped_column(sa.String(12), default="draft")
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_on: Mapped[date | None] = mapped_column(sa.Date)
+    last_reviewed: Mapped[date | None] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @classmethod
+    def visible(cls):
+        """Return the filter for what the public may see: published, or scheduled and due."""
+        return sa.or_(
+            cls.status == "published",
+            sa.and_(cls.status == "scheduled", cls.publish_at <= utcnow()),
+        )
+
+    @property
+    def is_visible(self) -> bool:
+        due = self.publish_at is not None and self.publish_at <= utcnow()
+        return self.status == "published" or (self.status == "scheduled" and due)
+
+
+class Article(Publishable, db.Model):
+    """An educational article: the site's way of earning a reader's trust."""
+
+    __table_args__ = (sa.CheckConstraint(f"status IN {STATUSES}", name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_points: Mapped[list] = mapped_column(sa.JSON, default=list)
+    faqs: Mapped[list] = mapped_column(sa.JSON, default=list)
+    references: Mapped[list] = mapped_column(sa.JSON, default=list)
+    next_review_due: Mapped[date | None] = mapped_column(sa.Date)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
+    author: Mapped[Person | None] = relationship(foreign_keys=[author_id])
+    reviewer: Mapped[Person | None] = relationship(foreign_keys=[reviewer_id])
+
+    def __repr__(self) -> str:
+        return f"<Article {self.slug}>"
+
+
+class Page(Publishable, db.Model):
+    """A standing page: a treatment, the privacy notice, about the clinic."""
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {STATUSES}", name="status"),
+        sa.CheckConstraint("kind IN ('treatment', 'legal', 'about')", name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
+    author: Mapped[Person | None] = relationship(foreign_keys=[author_id])
+    reviewer: Mapped[Person | None] = relationship(foreign_keys=[reviewer_id])
+
+    def __repr__(self) -> str:
+        return f"<Page {self.slug}>"

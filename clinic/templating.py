@@ -1,0 +1,39 @@
+"""Template helpers shared by every feature's pages."""
+
+from datetime import date
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, request
+
+from clinic.seo.urls import absolute_url
+
+
+def book_url(clinic: str | None = None, source: str | None = None) -> str:
+    """Link to the booking form, preselecting a clinic or recording the source article."""
+    params = {k: v for k, v in (("clinic", clinic), ("from", source)) if v}
+    return "/book" + (f"?{urlencode(params)}" if params else "")
+
+
+def uk_date(value: date | None) -> str:
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(book_url=book_url, absolute_url=absolute_url)
+    app.jinja_env.filters["uk_date"] = uk_date
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def site():
+        config = current_app.config
+        return {
+            "site": {
+                "name": config["CLINIC_NAME"],
+                "phone": config["CLINIC_PHONE"],
+                "phone_href": "tel:" + config["CLINIC_PHONE"].replace(" ", ""),
+                "email": config["CLINIC_EMAIL"],
+                "base_url": config["CLINIC_BASE_URL"],
+            },
+            "canonical_url": config["CLINIC_BASE_URL"] + request.path,
+        }

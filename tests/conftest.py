@@ -1,0 +1,86 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL from DATABASE_URL), migrated once."""
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from clinic import create_app
+from clinic.content.seed import seed_demo
+from clinic.extensions import db
+
+KEEP_TABLES = {"alembic_version", "cache_generation"}
+
+
+def app_config(database_url: str, **overrides) -> dict:
+    """Settings for one test app: isolated rate-limit keys, no cache delay, a known secret."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CLINIC_BASE_URL": "https://www.example.test",
+        "CLINIC_CACHE_CHECK_SECONDS": 0,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "CLINIC_STAFF_EMAILS": ["staff@example.test"],
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url) -> str:
+    """Apply the real migrations once, as `serve` would."""
+    app = create_app(app_config(database_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_tables() -> None:
+    names = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{n}"' for n in names)
+        db.session.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for name in names:
+            db.session.execute(sa.text(f'DELETE FROM "{name}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(migrated):
+    app = create_app(app_config(migrated))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app):
+    """The demo content, as a new user sees it on first start."""
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+    return app

@@ -1,0 +1,125 @@
+"""Commands and migrations: seed-demo, serve, secret key, schema = models."""
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from clinic.config import ensure_secret_key
+from clinic.content.models import Article, Clinic, OpeningHours, Page, Person
+from clinic.extensions import db
+
+
+def _snapshot() -> dict:
+    def rows(model, *columns):
+        return sorted(db.session.execute(sa.select(*[getattr(model, c) for c in columns])).all())
+
+    return {
+        "people": rows(Person, "slug", "name", "bio"),
+        "clinics": rows(Clinic, "slug", "name", "street", "latitude"),
+        "hours": rows(OpeningHours, "clinic_id", "weekday", "opens", "closes"),
+        "articles": rows(Article, "slug", "title", "body", "status"),
+        "pages": rows(Page, "slug", "title", "body", "kind"),
+    }
+
+
+def test_seed_demo_is_idempotent(app, runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    with app.app_context():
+        after_once = _snapshot()
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert "0 articles added" in second.output
+    with app.app_context():
+        assert _snapshot() == after_once
+    assert len(after_once["articles"]) == 3
+    assert len(after_once["clinics"]) == 3
+    assert len(after_once["people"]) == 2
+    assert {p[0] for p in after_once["pages"]} == {"prolotherapy", "privacy", "about"}
+    assert len(after_once["hours"]) == 18
+
+
+def test_seed_demo_keeps_edits(app, runner):
+    runner.invoke(args=["seed-demo"])
+    with app.app_context():
+        article = db.session.scalar(sa.select(Article).limit(1))
+        article.title = "Edited by a marketer"
+        article_id = article.id
+        db.session.commit()
+    runner.invoke(args=["seed-demo"])
+    with app.app_context():
+        title = db.session.scalar(sa.select(Article.title).where(Article.id == article_id))
+        assert title == "Edited by a marketer"
+
+
+def test_migrations_match_the_models(app):
+    """`db upgrade` on an empty database (done by the session fixture) gives the models' schema."""
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_secret_key_is_made_once_and_owner_only(tmp_path):
+    key = ensure_secret_key(str(tmp_path))
+    assert len(key) == 64
+    assert ensure_secret_key(str(tmp_path)) == key
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_migrates_seeds_and_answers(tmp_path, database_url):
+    """The README's first command: `flask --app clinic serve` on an empty database."""
+    url = f"sqlite:///{tmp_path}/serve.db" if database_url.startswith("sqlite") else None
+    if url is None:
+        url = _fresh_postgres_database(database_url)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "serve-test"}
+    command = [sys.executable, "-m", "flask", "--app", "clinic", "serve", "--port", str(port),
+               "--workers", "1"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        health = _wait_for(f"http://127.0.0.1:{port}/healthz", seconds=60)
+        assert health == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/clinics/london") as response:
+            assert b"104 Harley Street" in response.read()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert process.returncode == 0, output
+    assert "demo content added" in output
+
+
+def _wait_for(url: str, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _fresh_postgres_database(database_url: str) -> str:
+    """Create an empty PostgreSQL database beside the test one, for `serve` to migrate."""
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    name = f"serve_{os.getpid()}_{int(time.time())}"
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return engine.url.set(database=name).render_as_string(hide_password=False)
