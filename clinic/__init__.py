@@ -35,11 +35,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_static_fingerprints(app)
     register_proxy(app)
-    from clinic import cli, errors, security, templating
+    from clinic import cli, errors, notifications, security, templating
 
     templating.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    notifications.init_app(app)
     cli.init_app(app)
     return app
 
@@ -49,9 +50,14 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
-    login_manager.init_app(
-        app, add_context_processor=False
-    )  # public pages must not touch the session
+    # No context processor: public pages must never touch the session.
+    login_manager.init_app(app, add_context_processor=False)
+    from clinic.accounts.services import load_user
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
     limiter.init_app(app)
     from clinic import database, pagecache
     from clinic.content import models as content
@@ -64,12 +70,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from clinic.accounts.views import bp as accounts_bp
+    from clinic.admin import nav
+    from clinic.admin.views import bp as admin_bp
+    from clinic.booking.views import bp as booking_bp
     from clinic.content.views import bp as content_bp
     from clinic.health import bp as health_bp
     from clinic.seo.views import bp as seo_bp
 
-    for blueprint in (content_bp, seo_bp, health_bp):
+    for blueprint in (content_bp, booking_bp, seo_bp, health_bp, accounts_bp, admin_bp):
         app.register_blueprint(blueprint)
+    nav.init_app(app)
 
 
 def register_static_fingerprints(app: Flask) -> None:

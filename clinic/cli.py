@@ -49,20 +49,27 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
     return [*command, "clinic:create_app()"]
 
 
+def outbox_worker_command() -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "clinic", "outbox", "work"]
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @with_appcontext
 def serve_command(host: str, port: int, workers: int):
-    """Migrate, seed an empty database, then serve the site under gunicorn."""
+    """Migrate, seed an empty database, then serve the site and deliver its e-mail."""
     env = dict(os.environ)
     if not env.get("SECRET_KEY"):
         ensure_secret_key(current_app.instance_path)
     prepare_database()
     db.session.remove()
     db.engine.dispose()
-    processes = [subprocess.Popen(gunicorn_command(host, port, workers), env=env)]
+    processes = [
+        subprocess.Popen(gunicorn_command(host, port, workers), env=env),
+        subprocess.Popen(outbox_worker_command(), env=env),
+    ]
     click.echo(f"Serving on http://{host}:{port}")
     _wait(processes)
 
@@ -91,5 +98,8 @@ def _wait(processes: list[subprocess.Popen]) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from clinic.accounts.cli import users
+
+    app.cli.add_command(users)
     for command in (seed_demo_command, serve_command):
         app.cli.add_command(command)

@@ -1,10 +1,11 @@
 """Template helpers shared by every feature's pages."""
 
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 
+from clinic.booking.slots import UK
 from clinic.seo.urls import absolute_url
 
 
@@ -18,9 +19,20 @@ def uk_date(value: date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
 
+def uk_day_time(value: datetime) -> str:
+    """Show an aware time as people in the UK read it: Tuesday 24 November 2026, 09:15."""
+    local = value.astimezone(UK)
+    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
+
+
+def uk_iso(value: datetime) -> str:
+    return value.astimezone(UK).isoformat()
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(book_url=book_url, absolute_url=absolute_url)
-    app.jinja_env.filters["uk_date"] = uk_date
+    app.jinja_env.filters.update(uk_date=uk_date, uk_day_time=uk_day_time, uk_iso=uk_iso)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -35,5 +47,6 @@ def init_app(app: Flask) -> None:
                 "email": config["CLINIC_EMAIL"],
                 "base_url": config["CLINIC_BASE_URL"],
             },
-            "canonical_url": config["CLINIC_BASE_URL"] + request.path,
+            "canonical_url": config["CLINIC_BASE_URL"]
+            + (request.path if has_request_context() else "/"),
         }

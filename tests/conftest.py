@@ -1,7 +1,6 @@
 """Fixtures: a real database (SQLite file, or PostgreSQL from DATABASE_URL), migrated once."""
 
 import os
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +8,9 @@ from flask_migrate import upgrade
 
 from clinic import create_app
 from clinic.content.seed import seed_demo
-from clinic.extensions import db
+from clinic.extensions import db, limiter
+
+pytest_plugins = ["tests.smtp"]
 
 KEEP_TABLES = {"alembic_version", "cache_generation"}
 
@@ -22,7 +23,7 @@ def app_config(database_url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "CLINIC_BASE_URL": "https://www.example.test",
         "CLINIC_CACHE_CHECK_SECONDS": 0,
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "RATELIMIT_KEY_PREFIX": f"test-{os.getpid()}",
         "CLINIC_STAFF_EMAILS": ["staff@example.test"],
         **overrides,
     }
@@ -60,6 +61,9 @@ def _empty_tables() -> None:
 @pytest.fixture
 def app(migrated):
     app = create_app(app_config(migrated))
+    # One Limiter object serves every app in this process: start each test with no counts.
+    with app.app_context():
+        limiter.reset()
     yield app
     with app.app_context():
         db.session.remove()

@@ -1,0 +1,49 @@
+"""`flask --app clinic users ...`: create, list and deactivate admin accounts."""
+
+import os
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from clinic.accounts import services
+from clinic.accounts.models import ROLES, User
+from clinic.extensions import db
+
+users = AppGroup("users", help="Manage admin accounts.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def create(email: str, role: str):
+    """Create a user; the password comes from CLINIC_PASSWORD or a prompt."""
+    password = os.environ.get("CLINIC_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = services.create_user(email, password, role)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role}).")
+
+
+@users.command("list")
+def list_users():
+    """List every account with its role and state."""
+    for user in db.session.scalars(sa.select(User).order_by(User.email)):
+        state = "active" if user.active else "deactivated"
+        click.echo(f"{user.email}\t{user.role}\t{state}")
+
+
+@users.command("deactivate")
+@click.argument("email")
+def deactivate(email: str):
+    """Stop a user from signing in (their history stays)."""
+    try:
+        user = services.deactivate(email)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}.")

@@ -1,0 +1,47 @@
+"""Staff accounts: one role each, passwords hashed, locked after repeated failures."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from clinic.dbtypes import UTCDateTime, utcnow
+from clinic.extensions import db
+
+ROLES = ("admin", "staff", "marketer")
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in to the admin: admin (everything), staff (leads), marketer (content)."""
+
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(12))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)  # scrypt, salted
+        self.password_changed_at = utcnow()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        # Changing the password ends every other session of this user.
+        return f"{self.id}:{int(self.password_changed_at.timestamp())}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"

@@ -1,0 +1,43 @@
+"""Role checks for admin blueprints: every route behind sign-in and the right role."""
+
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+from clinic.accounts.urls import safe_next
+
+
+def require_roles(*roles: str):
+    """Return a before_request hook: sign-in first, then one of `roles` (admin may do all)."""
+
+    def check():
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=safe_next(request.full_path)))
+        if current_user.role != "admin" and current_user.role not in roles:
+            abort(403)
+        return None
+
+    return check
+
+
+def roles_required(*roles: str):
+    """Decorate one view with the same check as `require_roles`."""
+    check = require_roles(*roles)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            return check() or view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def no_store(response):
+    """Admin pages hold personal data: never cache them, never index them."""
+    response.cache_control.no_store = True
+    response.cache_control.private = True
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response

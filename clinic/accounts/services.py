@@ -1,0 +1,79 @@
+"""Sign-in rules: one answer for any failure, a lock after repeated failures."""
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from clinic.accounts.models import ROLES, User
+from clinic.dbtypes import utcnow
+from clinic.extensions import db
+
+MAX_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+# Checked when the e-mail is unknown, so that a wrong address costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(email: str, password: str, now: datetime | None = None) -> User | None:
+    """Return the user when the e-mail and password match an active, unlocked account."""
+    now = now or utcnow()
+    user = find_user(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.active or (user.locked_until and user.locked_until > now):
+        return None
+    if not user.check_password(password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+        return None
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    return user
+
+
+def password_problem(password: str) -> str | None:
+    """Return why a new password is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    return None
+
+
+def create_user(email: str, password: str, role: str) -> User:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if problem := password_problem(password):
+        raise ValueError(problem)
+    if find_user(email):
+        raise ValueError(f"a user with e-mail {email} already exists")
+    user = User(email=email.strip().lower(), role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def deactivate(email: str) -> User:
+    user = find_user(email)
+    if user is None:
+        raise ValueError(f"no user with e-mail {email}")
+    user.active = False
+    return user
+
+
+def load_user(user_id: str) -> User | None:
+    """Load the session's user; a session from before a password change is refused."""
+    try:
+        raw_id, stamp = user_id.split(":")
+        user = db.session.get(User, int(raw_id))
+    except (ValueError, TypeError):
+        return None
+    if user is None or str(int(user.password_changed_at.timestamp())) != stamp:
+        return None
+    return user

@@ -1,0 +1,80 @@
+"""Sign in, sign out and change password for the admin."""
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from clinic.accounts import services
+from clinic.accounts.forms import LoginForm, PasswordForm
+from clinic.accounts.roles import no_store
+from clinic.accounts.urls import safe_next
+from clinic.audit.services import record
+from clinic.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__, url_prefix="/admin")
+bp.after_request(no_store)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """Sign in with one message for every failure."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"))
+    if not form.validate_on_submit():
+        return render_template(
+            "accounts/login.html", form=form
+        ), 422 if form.is_submitted() else 200
+    user = services.authenticate(form.email.data, form.password.data)
+    if user is None:
+        record("login_failed", detail=form.email.data.strip().lower()[:254])
+        db.session.commit()
+        return render_template("accounts/login.html", form=form, failed=True), 401
+    session.clear()
+    session.permanent = True
+    login_user(user)
+    record("login", "user", user.id)
+    db.session.commit()
+    return redirect(safe_next(form.next.data), 303)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out and forget the session."""
+    record("logout", "user", current_user.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("accounts.login"), 303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password; other sessions end."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if current_user.check_password(form.current.data):
+            current_user.set_password(form.new.data)
+            record("password_changed", "user", current_user.id)
+            db.session.commit()
+            login_user(current_user)
+            flash("Your password has changed.")
+            return redirect(url_for("admin.dashboard"), 303)
+        form.current.errors = ["That is not your current password."]
+    status = 422 if form.errors else 200
+    return render_template("accounts/password.html", form=form), status

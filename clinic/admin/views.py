@@ -1,0 +1,17 @@
+"""The admin home: what needs attention today, for each role."""
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from clinic.accounts.roles import no_store, require_roles
+from clinic.admin import dashboard
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(require_roles("staff", "marketer"))
+bp.after_request(no_store)
+
+
+@bp.get("/")
+def dashboard_view():
+    """Show new leads and upcoming calls to staff, what brings bookings to marketers."""
+    return render_template("admin/dashboard.html", **dashboard.for_role(current_user.role))

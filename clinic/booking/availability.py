@@ -1,0 +1,77 @@
+"""Free slots from the clinic record: its hours, its closures and its active bookings."""
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from clinic.booking import slots
+from clinic.booking.models import Booking
+from clinic.content.models import Clinic
+from clinic.extensions import db
+
+
+def rules() -> slots.Rules:
+    config = current_app.config
+    return slots.Rules(
+        min_notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
+        horizon=timedelta(days=config["BOOKING_HORIZON_DAYS"]),
+    )
+
+
+def _hours(clinic: Clinic) -> list[slots.Hours]:
+    return [slots.Hours(h.weekday, h.opens, h.closes) for h in clinic.hours]
+
+
+def _closures(clinic: Clinic) -> list[slots.Closure]:
+    return [slots.Closure(c.starts_on, c.ends_on) for c in clinic.closures]
+
+
+def taken_on(clinic: Clinic, day: date) -> list[datetime]:
+    """Return the starts already booked at this clinic on one local UK day."""
+    start = datetime.combine(day, time(0), tzinfo=slots.UK)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=slots.UK)
+    query = sa.select(Booking.starts_at).where(
+        Booking.clinic_id == clinic.id,
+        Booking.status != "cancelled",
+        Booking.starts_at >= start,
+        Booking.starts_at < end,
+    )
+    return list(db.session.scalars(query))
+
+
+def free_slots(clinic: Clinic, day: date, now: datetime) -> list[datetime]:
+    """Return the free starts (UTC) at this clinic on one local UK day."""
+    return slots.day_slots(
+        day, _hours(clinic), _closures(clinic), taken_on(clinic, day), now, rules()
+    )
+
+
+def bookable_days(clinic: Clinic, now: datetime) -> list[date]:
+    return slots.bookable_days(_hours(clinic), _closures(clinic), now, rules())
+
+
+def is_free(clinic: Clinic, start: datetime, now: datetime) -> bool:
+    day = slots.to_local(start).date()
+    taken = taken_on(clinic, day)
+    return slots.is_bookable(start, _hours(clinic), _closures(clinic), taken, now, rules())
+
+
+def next_free(clinic: Clinic, now: datetime, after: datetime | None = None, count: int = 5):
+    """Return the next few free starts at this clinic, from `after` (or now) onwards."""
+    found: list[datetime] = []
+    for day in bookable_days(clinic, now):
+        found += [s for s in free_slots(clinic, day, now) if after is None or s > after]
+        if len(found) >= count:
+            break
+    return found[:count]
+
+
+def clinics_for_booking() -> list[Clinic]:
+    return list(db.session.scalars(sa.select(Clinic).order_by(Clinic.id)))
+
+
+def clinic_by_slug(slug: str | None) -> Clinic | None:
+    if not slug:
+        return None
+    return db.session.scalar(sa.select(Clinic).where(Clinic.slug == slug))

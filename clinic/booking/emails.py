@@ -1,0 +1,91 @@
+"""The e-mails a booking sends, written to the outbox in the booking's own transaction."""
+
+from datetime import timedelta
+
+from flask import current_app
+
+from clinic.booking import ics, tokens
+from clinic.booking.slots import to_local
+from clinic.dbtypes import utcnow
+from clinic.notifications import outbox
+from clinic.seo.urls import absolute_url
+
+REMINDER_BEFORE = timedelta(hours=24)
+CHANGE_WORDS = {"booked": "New booking", "rescheduled": "Rescheduled", "cancelled": "Cancelled"}
+
+
+def _context(booking) -> dict:
+    return {
+        "booking": booking,
+        "lead": booking.lead,
+        "clinic": booking.clinic,
+        "local_start": to_local(booking.starts_at),
+        "manage_url": absolute_url("booking.manage", token=tokens.make_token("manage", booking.id)),
+        "admin_url": current_app.config["CLINIC_BASE_URL"] + f"/admin/leads/{booking.lead_id}",
+        "site_name": current_app.config["CLINIC_NAME"],
+        "site_phone": current_app.config["CLINIC_PHONE"],
+    }
+
+
+def _invite(booking, method: str) -> list[dict]:
+    data = ics.invitation(booking, method)
+    content_type = f"text/calendar; method={method}; charset=UTF-8"
+    return [{"filename": "invite.ics", "content_type": content_type, "data": data}]
+
+
+def _notify_staff(booking, change: str) -> None:
+    staff = current_app.config["CLINIC_STAFF_EMAILS"]
+    if not staff:
+        return
+    local = to_local(booking.starts_at)
+    subject = (f"{CHANGE_WORDS[change]}: discovery call {local:%a %d %b %H:%M}, "
+               f"{booking.clinic.city}")  # fmt: skip
+    outbox.queue_template(
+        staff, subject, "booking_staff", {**_context(booking), "change": change},
+        kind="booking.staff", lead_id=booking.lead_id, booking_id=booking.id,
+    )  # fmt: skip
+
+
+def _queue_reminder(booking) -> None:
+    send_at = booking.starts_at - REMINDER_BEFORE
+    if send_at <= utcnow():
+        return
+    outbox.queue_template(
+        [booking.lead.email], "Reminder: your free discovery call tomorrow",
+        "booking_reminder", _context(booking), kind="booking.reminder",
+        lead_id=booking.lead_id, booking_id=booking.id, not_before=send_at,
+    )  # fmt: skip
+
+
+def booked(booking) -> None:
+    """Tell staff and the patient about a new booking and schedule the reminder."""
+    _notify_staff(booking, "booked")
+    outbox.queue_template(
+        [booking.lead.email], "Your free discovery call is booked", "booking_patient",
+        {**_context(booking), "change": "booked"}, kind="booking.patient",
+        lead_id=booking.lead_id, booking_id=booking.id, attachments=_invite(booking, "REQUEST"),
+    )  # fmt: skip
+    _queue_reminder(booking)
+
+
+def rescheduled(booking) -> None:
+    """Send the updated invitation (a new SEQUENCE) and move the reminder."""
+    outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
+    _notify_staff(booking, "rescheduled")
+    outbox.queue_template(
+        [booking.lead.email], "Your discovery call has moved", "booking_patient",
+        {**_context(booking), "change": "rescheduled"}, kind="booking.patient",
+        lead_id=booking.lead_id, booking_id=booking.id, attachments=_invite(booking, "REQUEST"),
+    )  # fmt: skip
+    _queue_reminder(booking)
+
+
+def cancelled(booking) -> None:
+    """Withdraw the invitation and the reminder, and tell staff."""
+    outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
+    _notify_staff(booking, "cancelled")
+    outbox.queue_template(
+        [booking.lead.email], "Your discovery call is cancelled", "booking_cancelled",
+        _context(booking), kind="booking.patient", lead_id=booking.lead_id,
+        booking_id=booking.id, attachments=_invite(booking, "CANCEL"),
+    )  # fmt: skip

@@ -1,0 +1,95 @@
+"""Booking rules: make, move and cancel a call. They flush; the view commits."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from clinic.booking import availability, emails
+from clinic.booking.models import Booking
+from clinic.booking.slots import to_local
+from clinic.content.models import Clinic
+from clinic.dbtypes import utcnow
+from clinic.extensions import db
+from clinic.leads import services as leads
+
+
+class SlotUnavailable(Exception):
+    """The chosen time is not (or no longer) free."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the patient asked for, already validated by the form."""
+
+    clinic: Clinic
+    start: datetime
+    name: str
+    email: str
+    phone: str
+    message: str | None
+    consent_text: str
+    marketing_opt_in: bool
+    attribution: dict
+    idempotency_key: str | None
+
+
+def by_idempotency_key(key: str | None) -> Booking | None:
+    if not key:
+        return None
+    return db.session.scalar(sa.select(Booking).where(Booking.idempotency_key == key))
+
+
+def book(request: Request, now: datetime | None = None) -> Booking:
+    """Write the lead, the booking, its timeline entry and its e-mails in one transaction."""
+    now = now or utcnow()
+    if not availability.is_free(request.clinic, request.start, now):
+        raise SlotUnavailable
+    lead = leads.find_or_create_lead(
+        request.email, request.name, request.phone, request.attribution
+    )
+    leads.record_consent(lead, request.consent_text, request.marketing_opt_in)
+    booking = Booking(
+        lead=lead, clinic=request.clinic, starts_at=request.start, message=request.message,
+        source_article=request.attribution.get("source_article"),
+        idempotency_key=request.idempotency_key,
+    )  # fmt: skip
+    db.session.add(booking)
+    db.session.flush()
+    leads.record_event(lead, "booked", _describe(booking), booking_id=booking.id)
+    emails.booked(booking)
+    db.session.flush()
+    return booking
+
+
+def reschedule(booking: Booking, start: datetime, now: datetime | None = None) -> Booking:
+    """Move an active booking to another free slot at the same clinic."""
+    now = now or utcnow()
+    if not booking.is_active or not availability.is_free(booking.clinic, start, now):
+        raise SlotUnavailable
+    before = _describe(booking)
+    booking.starts_at = start
+    booking.sequence += 1
+    db.session.flush()
+    leads.record_event(booking.lead, "rescheduled", f"{before} → {_describe(booking)}",
+                       booking_id=booking.id)  # fmt: skip
+    emails.rescheduled(booking)
+    return booking
+
+
+def cancel(booking: Booking, actor: str = "patient") -> Booking:
+    """Cancel an active booking; its slot becomes free again."""
+    if not booking.is_active:
+        return booking
+    booking.status = "cancelled"
+    booking.cancelled_at = utcnow()
+    booking.sequence += 1
+    db.session.flush()
+    leads.record_event(booking.lead, "cancelled", _describe(booking), booking_id=booking.id,
+                       actor=actor)  # fmt: skip
+    emails.cancelled(booking)
+    return booking
+
+
+def _describe(booking: Booking) -> str:
+    return f"{to_local(booking.starts_at):%A %d %B %Y %H:%M} at {booking.clinic.name}"

@@ -1,0 +1,241 @@
+"""Booking pages: the form, free times as JSON, the confirmation and the manage link."""
+
+import secrets
+from datetime import date, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,  # fmt: skip
+    url_for,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from clinic.booking import availability, ics, services, tokens
+from clinic.booking.forms import CONSENT_TEXT, BookingForm, CancelForm, RescheduleForm
+from clinic.booking.models import Booking
+from clinic.booking.picker import day_choices, parse_day, parse_slot, slot_choices
+from clinic.dbtypes import utcnow
+from clinic.extensions import db, limiter
+
+bp = Blueprint("booking", __name__, url_prefix="/book")
+
+
+def _booking_limit() -> str:
+    return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+@bp.after_request
+def never_store(response):
+    response.cache_control.no_store = True
+    response.cache_control.private = True
+    return response
+
+
+@bp.get("")
+def book():
+    """Show the booking form, with a clinic or source article preselected from the link."""
+    form = BookingForm(formdata=None)
+    form.clinic.data = request.args.get("clinic", "")
+    form.date.data = request.args.get("date", "")
+    form.source.data = request.args.get("from", "")[:120]
+    form.referrer.data = (request.referrer or "")[:500]
+    return _render_form(form)
+
+
+@bp.post("")
+@limiter.limit(_booking_limit, methods=["POST"])
+def submit():
+    """Validate, book in one transaction, then send the patient to the confirmation."""
+    form = BookingForm()
+    if request.form.get("action") == "times":
+        return _render_form(form)
+    valid = form.validate()
+    if form.website.data:
+        return _render_form(form, 400, problem="We could not accept this form. Please try again.")
+    clinic = availability.clinic_by_slug(form.clinic.data)
+    start = parse_slot(form.slot.data)
+    if form.clinic.data and clinic is None:
+        form.clinic.errors = ["Choose one of our clinics."]
+    if form.slot.data and start is None:
+        form.slot.errors = ["Choose a time from the list."]
+    if not valid or form.clinic.errors or form.slot.errors:
+        return _render_form(form, 422)
+    existing = services.by_idempotency_key(form.idempotency_key.data)
+    if existing:
+        return _to_confirmation(existing)
+    return _book(form, clinic, start)
+
+
+def _book(form: BookingForm, clinic, start: datetime):
+    booking_request = services.Request(
+        clinic=clinic, start=start, name=form.name.data.strip(), email=form.email.data,
+        phone=form.phone.data, message=(form.message.data or "").strip() or None,
+        consent_text=CONSENT_TEXT, marketing_opt_in=form.marketing_opt_in.data,
+        attribution=form.attribution(), idempotency_key=form.idempotency_key.data or None,
+    )  # fmt: skip
+    for _attempt in range(3):
+        try:
+            booking = services.book(booking_request)
+            db.session.commit()
+            return _to_confirmation(booking)
+        except services.SlotUnavailable:
+            db.session.rollback()
+            return _slot_taken(form, clinic, start)
+        except (IntegrityError, OperationalError):
+            # Lost a race: the same form submitted twice, the slot, or the lead's e-mail.
+            db.session.rollback()
+            existing = services.by_idempotency_key(booking_request.idempotency_key)
+            if existing:
+                return _to_confirmation(existing)
+            if not availability.is_free(clinic, start, utcnow()):
+                return _slot_taken(form, clinic, start)
+    abort(503)
+
+
+def _slot_taken(form: BookingForm, clinic, start: datetime):
+    form.slot.errors = [
+        "That time was just taken or is no longer available. Please choose another time."
+    ]
+    alternatives = availability.next_free(clinic, utcnow(), after=start)
+    form.slot.data = ""
+    return _render_form(form, 409, alternatives=alternatives)
+
+
+def _to_confirmation(booking: Booking):
+    return redirect(
+        url_for("booking.confirmed", token=tokens.make_token("confirm", booking.id)), 303
+    )
+
+
+def _render_form(form: BookingForm, status: int = 200, problem=None, alternatives=None):
+    clinics = availability.clinics_for_booking()
+    clinic = next((c for c in clinics if c.slug == form.clinic.data), None)
+    now = utcnow()
+    days = day_choices(clinic or (clinics[0] if clinics else None), now)
+    day = parse_day(form.date.data, days) or _first_day_with_times(clinic, days, now)
+    form.date.data = day.isoformat() if day else ""
+    times = slot_choices(clinic, day, now) if clinic and day else []
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = _new_key()
+    context = dict(form=form, clinics=clinics, clinic=clinic, days=days, day=day, times=times,
+                   problem=problem, alternatives=alternatives or [])  # fmt: skip
+    return render_template("booking/book.html", **context), status
+
+
+def _first_day_with_times(clinic, days: list[tuple[date, str]], now: datetime) -> date | None:
+    if clinic is None:
+        return days[0][0] if days else None
+    for day, _label in days:
+        if availability.free_slots(clinic, day, now):
+            return day
+    return days[0][0] if days else None
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@bp.get("/slots")
+def slots():
+    """Return the free times at one clinic on one day as JSON, for the page's script."""
+    clinic = availability.clinic_by_slug(request.args.get("clinic"))
+    try:
+        day = date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        day = None
+    if clinic is None or day is None:
+        return jsonify(error="Give a known clinic and a date as YYYY-MM-DD."), 400
+    return jsonify(slots=[{"start": value, "label": label}
+                          for value, label in slot_choices(clinic, day, utcnow())])  # fmt: skip
+
+
+def _booking_from(purpose: str, token: str) -> Booking:
+    booking_id = tokens.read_token(purpose, token)
+    booking = db.session.get(Booking, booking_id) if booking_id else None
+    if booking is None or booking.lead.erased_at is not None:
+        abort(404)
+    return booking
+
+
+@bp.get("/confirmed/<token>")
+def confirmed(token: str):
+    """Show the booked time in UK time, the calendar download and the manage link."""
+    booking = _booking_from("confirm", token)
+    return render_template("booking/confirmed.html", booking=booking, token=token,
+                           manage_token=tokens.make_token("manage", booking.id))  # fmt: skip
+
+
+@bp.get("/confirmed/<token>/invite.ics")
+def invite(token: str):
+    """Download the call as a calendar event."""
+    booking = _booking_from("confirm", token)
+    body = ics.invitation(booking, "PUBLISH")
+    headers = {"Content-Disposition": 'attachment; filename="discovery-call.ics"'}
+    return Response(body, mimetype="text/calendar", headers=headers)
+
+
+def _manageable(token: str) -> Booking:
+    booking = _booking_from("manage", token)
+    if booking.ends_at <= utcnow():
+        abort(410)
+    return booking
+
+
+@bp.get("/manage/<token>")
+def manage(token: str):
+    """Let the patient move or cancel their call without an account."""
+    booking = _manageable(token)
+    form = RescheduleForm(formdata=None)
+    form.date.data = request.args.get("date", "")
+    return _render_manage(booking, token, form)
+
+
+@bp.post("/manage/<token>/reschedule")
+@limiter.limit(_booking_limit)
+def reschedule(token: str):
+    """Move the call to another free time at the same clinic."""
+    booking = _manageable(token)
+    form = RescheduleForm()
+    if request.form.get("action") == "times":
+        return _render_manage(booking, token, form)
+    start = parse_slot(form.slot.data)
+    if not form.validate() or start is None:
+        form.slot.errors = form.slot.errors or ["Choose a time from the list."]
+        return _render_manage(booking, token, form, 422)
+    try:
+        services.reschedule(booking, start)
+        db.session.commit()
+    except (services.SlotUnavailable, IntegrityError):
+        db.session.rollback()
+        form.slot.errors = ["That time is not free any more. Please choose another time."]
+        return _render_manage(db.session.get(Booking, booking.id), token, form, 409)
+    return redirect(url_for("booking.manage", token=token, done="moved"), 303)
+
+
+@bp.post("/manage/<token>/cancel")
+@limiter.limit(_booking_limit)
+def cancel(token: str):
+    """Cancel the call and free its slot."""
+    booking = _manageable(token)
+    if not CancelForm().validate():
+        abort(400)
+    services.cancel(booking)
+    db.session.commit()
+    return redirect(url_for("booking.manage", token=token, done="cancelled"), 303)
+
+
+def _render_manage(booking: Booking, token: str, form: RescheduleForm, status: int = 200):
+    now = utcnow()
+    days = day_choices(booking.clinic, now)
+    day = parse_day(form.date.data, days) or _first_day_with_times(booking.clinic, days, now)
+    form.date.data = day.isoformat() if day else ""
+    times = slot_choices(booking.clinic, day, now) if day else []
+    context = dict(booking=booking, token=token, form=form, cancel_form=CancelForm(),
+                   days=days, day=day, times=times, done=request.args.get("done"))  # fmt: skip
+    return render_template("booking/manage.html", **context), status

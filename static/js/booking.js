@@ -1,0 +1,59 @@
+/* Booking form: update the free times in place when the clinic or day changes. */
+(function () {
+  "use strict";
+  var picker = document.querySelector("[data-slots-url]");
+  if (!picker || !window.fetch) { return; }
+  var form = picker.closest("form");
+  var daySelect = picker.querySelector("[data-day-select]");
+  var times = picker.querySelector("[data-times]");
+  picker.querySelectorAll("[data-no-js-only]").forEach(function (el) { el.hidden = true; });
+
+  function clinic() {
+    var fixed = form.querySelector("[data-fixed-clinic]");
+    if (fixed) { return fixed.value; }
+    var checked = form.querySelector("[data-clinic-radio]:checked");
+    return checked ? checked.value : "";
+  }
+
+  function message(text) {
+    times.replaceChildren();
+    var p = document.createElement("p");
+    p.className = "hint";
+    p.textContent = text;
+    times.appendChild(p);
+  }
+
+  function render(slots) {
+    if (!slots.length) { message("There are no free times on this day. Please choose another day."); return; }
+    times.replaceChildren();
+    slots.forEach(function (slot, i) {
+      var wrap = document.createElement("div");
+      wrap.className = "time-option";
+      var input = document.createElement("input");
+      input.type = "radio"; input.name = "slot"; input.id = "slot-" + i; input.value = slot.start;
+      var label = document.createElement("label");
+      label.htmlFor = input.id; label.textContent = slot.label;
+      wrap.appendChild(input); wrap.appendChild(label);
+      times.appendChild(wrap);
+    });
+  }
+
+  function refresh() {
+    var slug = clinic();
+    if (!slug) { message("Choose a clinic to see its free times."); return; }
+    message("Loading free times…");
+    var url = picker.getAttribute("data-slots-url") + "?clinic=" + encodeURIComponent(slug) +
+      "&date=" + encodeURIComponent(daySelect.value);
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (data) { render(data.slots); })
+      .catch(function () { message("We could not load the times. Please try again, or call us."); });
+  }
+
+  daySelect.addEventListener("change", refresh);
+  form.querySelectorAll("[data-clinic-radio]").forEach(function (radio) {
+    radio.addEventListener("change", refresh);
+  });
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+})();

@@ -1,0 +1,413 @@
+"""Booking a discovery call: the form, validation, races, idempotency, manage links, e-mail rows."""
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from clinic.booking import tokens
+from clinic.booking.models import Booking
+from clinic.content.models import Clinic, Closure
+from clinic.extensions import db
+from clinic.leads.models import Lead, LeadEvent
+from clinic.notifications.models import OutboxMessage
+from tests.booking_helpers import GOOD, booking_data, first_free_slot, form_fields
+from tests.helpers import soup
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_form_preselects_clinic_and_records_source(demo, client):
+    response = client.get("/book?clinic=manchester&from=amitriptyline-for-back-pain")
+    assert response.status_code == 200
+    assert "no-store" in response.headers["Cache-Control"]
+    page = soup(response)
+    assert page.select_one("#clinic-manchester").has_attr("checked")
+    assert page.select_one("input[name=from]")["value"] == "amitriptyline-for-back-pain"
+    assert page.select("input[name=slot]"), "times are rendered on the server for the chosen clinic"
+    assert page.select_one("input[name=idempotency_key]")["value"]
+    assert page.select_one("input[name=csrf_token]")["value"]
+    assert page.select_one('a[href="/privacy"]')
+    assert not page.select_one("#marketing_opt_in").has_attr("checked")
+
+
+def test_show_times_without_javascript(demo, client):
+    fields = form_fields(client, "/book")
+    day = soup(client.get("/book?clinic=bedford")).select("select#date option")[1]["value"]
+    response = client.post(
+        "/book",
+        data={**fields, "clinic": "bedford", "date": day, "name": "Kept Name", "action": "times"},
+    )
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.select_one("select#date option[selected]")["value"] == day
+    starts = [i["value"] for i in page.select("input[name=slot]")]
+    assert starts and all(s.startswith(day) for s in starts)
+    assert page.select_one("#name")["value"] == "Kept Name"
+    assert not page.select(".error-summary")
+
+
+def test_slots_json(demo, client):
+    start = first_free_slot(client)
+    day = start[:10]
+    response = client.get(f"/book/slots?clinic=london&date={day}")
+    assert response.status_code == 200
+    slots = response.json["slots"]
+    assert {"start", "label"} == set(slots[0])
+    parsed = datetime.fromisoformat(slots[0]["start"])
+    assert parsed.utcoffset() is not None
+    assert slots[0]["label"] == f"{parsed:%H:%M}"
+    assert all(len(s["label"]) == 5 for s in slots)
+
+
+@pytest.mark.parametrize(
+    "query", ["clinic=paris&date=2026-01-01", "clinic=london&date=tomorrow", "clinic=london", ""]
+)
+def test_slots_json_rejects_bad_input(demo, client, query):
+    response = client.get(f"/book/slots?{query}")
+    assert response.status_code == 400
+    assert "error" in response.json
+
+
+def test_booking_writes_lead_booking_and_outbox_then_confirms(demo, client):
+    slot = first_free_slot(client, days_ahead=3)
+    data = booking_data(
+        client,
+        slot=slot,
+        **{
+            "from": "amitriptyline-for-back-pain",
+            "utm_source": "google",
+            "utm_medium": "cpc",
+            "utm_campaign": "backpain",
+            "landing_page": "/articles/amitriptyline-for-back-pain?utm_source=google",
+            "referrer": "https://www.google.com/",
+        },
+    )
+    response = client.post("/book", data=data)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location.startswith("/book/confirmed/")
+    with demo.app_context():
+        lead = db.session.scalar(sa.select(Lead))
+        booking = db.session.scalar(sa.select(Booking))
+        assert lead.email == "ada@example.com"
+        assert lead.phone == "+447911123456"
+        assert lead.name == "Ada Lovelace"
+        assert lead.consent_at is not None and "privacy notice" in lead.consent_text
+        assert lead.marketing_opt_in is False
+        assert (lead.utm_source, lead.utm_medium, lead.utm_campaign) == (
+            "google",
+            "cpc",
+            "backpain",
+        )
+        assert lead.source_article == "amitriptyline-for-back-pain"
+        assert lead.referrer == "https://www.google.com/"
+        assert booking.source_article == "amitriptyline-for-back-pain"
+        assert booking.starts_at == datetime.fromisoformat(data["slot"]).astimezone(UTC)
+        assert booking.clinic.slug == "london"
+        assert booking.message == GOOD["message"]
+        kinds = sorted(m.kind for m in db.session.scalars(sa.select(OutboxMessage)))
+        assert kinds == ["booking.patient", "booking.reminder", "booking.staff"]
+        assert [e.kind for e in lead.events] == ["booked"]
+    page = client.get(location)
+    assert page.status_code == 200
+    assert "no-store" in page.headers["Cache-Control"]
+    text = " ".join(soup(page).get_text().split())
+    assert "Your free discovery call is booked" in text
+    assert "ProHealth Clinic London" in text
+    local = datetime.fromisoformat(data["slot"])
+    assert f"{local:%H:%M}" in text
+    manage = soup(page).select_one('a[href^="/book/manage/"]')["href"]
+    assert client.get(manage).status_code == 200
+    ics = client.get(location + "/invite.ics")
+    assert ics.mimetype == "text/calendar"
+    event = Calendar.from_ical(ics.data).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == booking_start(data)
+    assert event.decoded("dtend") - event.decoded("dtstart") == timedelta(minutes=15)
+
+
+def booking_start(data) -> datetime:
+    return datetime.fromisoformat(data["slot"]).astimezone(UTC)
+
+
+def test_marketing_opt_in_is_recorded_when_ticked(demo, client):
+    client.post("/book", data=booking_data(client, marketing_opt_in="y"))
+    with demo.app_context():
+        assert db.session.scalar(sa.select(Lead.marketing_opt_in)) is True
+
+
+BAD_FIELDS = [
+    ("name", "", "Enter your name"),
+    ("name", "x" * 121, "2 to 120 characters"),
+    ("email", "not-an-email", "right format"),
+    ("email", "", "Enter your e-mail address"),
+    ("phone", "12", "phone number like"),
+    ("phone", "+44 20", "phone number like"),
+    ("phone", "", "phone number we can call"),
+    ("message", "m" * 2001, "under 2,000"),
+    ("consent", None, "Tick the box"),
+    ("clinic", "paris", "one of our clinics"),
+    ("clinic", None, "Choose a clinic"),
+    ("slot", "tomorrow at nine", "Choose a time from the list"),
+    ("slot", "2026-01-01T09:00:00", "Choose a time from the list"),
+    ("slot", None, "Choose a time for your call"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_FIELDS)
+def test_each_bad_field_gets_a_message_and_keeps_typed_data(demo, client, field, value, message):
+    data = booking_data(client, **{field: value})
+    response = client.post("/book", data=data)
+    assert response.status_code == 422
+    page = soup(response)
+    summary = page.select_one(".error-summary")
+    assert message in summary.get_text()
+    assert page.title.string.startswith("Error:")
+    field_box = page.select_one(f"#{field}-error") or page.select_one(f"#{field}-choices")
+    assert field_box is not None and message in field_box.get_text()
+    if field != "name":
+        assert page.select_one("#name")["value"] == GOOD["name"]
+    with demo.app_context():
+        assert _count(Booking) == 0
+
+
+def test_booking_in_the_past_or_outside_hours_is_refused(demo, client):
+    for slot in ("2020-01-06T09:00:00+00:00", first_free_slot(client)[:11] + "20:00:00+00:00"):
+        response = client.post("/book", data=booking_data(client, slot=slot))
+        assert response.status_code == 409
+        assert "just taken" in response.get_data(as_text=True)
+
+
+def test_missing_csrf_token_is_refused(demo, client):
+    data = booking_data(client)
+    data.pop("csrf_token")
+    response = client.post("/book", data=data)
+    assert response.status_code == 400
+    assert "We could not accept that request" in response.get_data(as_text=True)
+    with demo.app_context():
+        assert _count(Booking) == 0
+
+
+def test_honeypot_books_nothing(demo, client):
+    response = client.post("/book", data=booking_data(client, website="http://spam.example"))
+    assert response.status_code == 400
+    with demo.app_context():
+        assert _count(Booking) == 0 and _count(Lead) == 0
+
+
+def test_resubmitted_form_makes_one_booking(demo, client):
+    data = booking_data(client)
+    first = client.post("/book", data=data)
+    second = client.post("/book", data=data)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    with demo.app_context():
+        assert _count(Booking) == 1
+        assert _count(OutboxMessage, OutboxMessage.kind == "booking.staff") == 1
+
+
+def test_taken_slot_offers_next_times_and_keeps_data(demo, client):
+    slot = first_free_slot(client)
+    assert client.post("/book", data=booking_data(client, slot=slot)).status_code == 303
+    other = demo.test_client()
+    response = other.post(
+        "/book", data=booking_data(other, slot=slot, name="Grace Hopper", email="grace@example.com")
+    )
+    assert response.status_code == 409
+    page = soup(response)
+    assert "That time was just taken" in page.select_one("#slot-error").get_text()
+    offered = [i["value"] for i in page.select("input[name=slot]")]
+    assert offered and slot not in offered
+    assert all(o > slot for o in offered)
+    assert page.select_one("#name")["value"] == "Grace Hopper"
+    assert page.select_one("#email")["value"] == "grace@example.com"
+
+
+def test_one_person_is_one_lead(demo, client):
+    client.post("/book", data=booking_data(client, slot=first_free_slot(client)))
+    client.post(
+        "/book",
+        data=booking_data(
+            client, slot=first_free_slot(client), email="ADA@example.com", phone="+44 7911 123999"
+        ),
+    )
+    with demo.app_context():
+        assert _count(Lead) == 1
+        assert _count(Booking) == 2
+        assert db.session.scalar(sa.select(Lead.phone)) == "+447911123999"
+
+
+def test_twenty_concurrent_submissions_make_one_booking(demo):
+    demo.config["BOOKING_RATE_LIMIT"] = "1000 per minute"
+    clients = [demo.test_client() for _ in range(20)]
+    slot = first_free_slot(clients[0])
+    forms = [
+        booking_data(c, slot=slot, email=f"racer{i}@example.com") for i, c in enumerate(clients)
+    ]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def race(c, data):
+        barrier.wait()
+        statuses.append(c.post("/book", data=data).status_code)
+
+    threads = [
+        threading.Thread(target=race, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(statuses) == [303] + [409] * 19
+    with demo.app_context():
+        assert _count(Booking, Booking.status == "confirmed") == 1
+        assert _count(Lead) == 1
+
+
+def test_rate_limit_answers_429_with_a_friendly_page(demo, client):
+    demo.config["BOOKING_RATE_LIMIT"] = "2 per minute"
+    fields = {**form_fields(client), "action": "times"}
+    assert [client.post("/book", data=fields).status_code for _ in range(2)] == [200, 200]
+    response = client.post("/book", data=fields)
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+
+
+def _book(client) -> tuple[str, str]:
+    """Book a slot three days ahead (so a reminder is due); return its manage link."""
+    data = booking_data(client, slot=first_free_slot(client, days_ahead=3))
+    location = client.post("/book", data=data).headers["Location"]
+    manage = soup(client.get(location)).select_one('a[href^="/book/manage/"]')["href"]
+    return data["slot"], manage
+
+
+def _manage_form(client, manage: str) -> dict:
+    page = soup(client.get(manage))
+    form = page.select_one("form[action$='/reschedule']")
+    return {"csrf_token": form.select_one("input[name=csrf_token]")["value"]}
+
+
+def test_manage_link_reschedules_to_a_free_slot(demo, client):
+    slot, manage = _book(client)
+    new_slot = first_free_slot(client, days_ahead=3, skip=1)
+    assert new_slot != slot
+    response = client.post(
+        manage + "/reschedule",
+        data={**_manage_form(client, manage), "slot": new_slot, "action": "move"},
+    )
+    assert response.status_code == 303
+    with demo.app_context():
+        booking = db.session.scalar(sa.select(Booking))
+        assert booking.starts_at == datetime.fromisoformat(new_slot).astimezone(UTC)
+        assert booking.sequence == 1
+        reminders = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "booking.reminder")
+        )
+        assert sorted(r.status for r in reminders) == ["cancelled", "pending"]
+        updates = list(
+            db.session.scalars(
+                sa.select(OutboxMessage)
+                .where(OutboxMessage.kind == "booking.patient")
+                .order_by(OutboxMessage.id)
+            )
+        )
+        event = Calendar.from_ical(updates[-1].attachments[0]["data"]).walk("VEVENT")[0]
+        assert int(event["sequence"]) == 1
+        assert [e.kind for e in db.session.scalars(sa.select(LeadEvent))] == [
+            "booked",
+            "rescheduled",
+        ]
+    assert "Your call has moved" in client.get(response.headers["Location"]).get_data(as_text=True)
+    # the old slot is free again, the new one is not
+    day = slot[:10]
+    free = [s["start"] for s in client.get(f"/book/slots?clinic=london&date={day}").json["slots"]]
+    assert slot in free and new_slot not in free
+
+
+def test_manage_link_refuses_a_taken_slot(demo, client):
+    _slot, manage = _book(client)
+    taken = first_free_slot(client)
+    other = demo.test_client()
+    other.post("/book", data=booking_data(other, slot=taken, email="other@example.com"))
+    response = client.post(
+        manage + "/reschedule",
+        data={**_manage_form(client, manage), "slot": taken, "action": "move"},
+    )
+    assert response.status_code == 409
+    assert "not free any more" in response.get_data(as_text=True)
+
+
+def test_manage_link_cancels_and_frees_the_slot(demo, client):
+    slot, manage = _book(client)
+    response = client.post(manage + "/cancel", data=_manage_form(client, manage))
+    assert response.status_code == 303
+    assert "This call is cancelled" in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    with demo.app_context():
+        booking = db.session.scalar(sa.select(Booking))
+        assert booking.status == "cancelled"
+        cancel = db.session.scalars(
+            sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+        ).first()
+        assert cancel.kind == "booking.patient"
+        calendar = Calendar.from_ical(cancel.attachments[0]["data"])
+        assert str(calendar["method"]) == "CANCEL"
+        staff = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "booking.staff")
+        )
+        assert any(m.subject.startswith("Cancelled") for m in staff)
+    day = slot[:10]
+    free = [s["start"] for s in client.get(f"/book/slots?clinic=london&date={day}").json["slots"]]
+    assert slot in free
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-2] + "xx", lambda t: "abc", lambda t: t + "a"])
+def test_tampered_tokens_reveal_nothing(demo, client, mangle):
+    _slot, manage = _book(client)
+    token = manage.rsplit("/", 1)[1]
+    response = client.get(f"/book/manage/{mangle(token)}")
+    assert response.status_code == 404
+    assert "Ada" not in response.get_data(as_text=True)
+
+
+def test_confirm_token_cannot_manage(demo, client):
+    data = booking_data(client)
+    confirm_token = client.post("/book", data=data).headers["Location"].rsplit("/", 1)[1]
+    assert client.get(f"/book/manage/{confirm_token}").status_code == 404
+
+
+def test_manage_link_expires_after_the_call(demo, client):
+    _slot, manage = _book(client)
+    with demo.app_context():
+        booking = db.session.scalar(sa.select(Booking))
+        booking.starts_at = datetime.now(UTC) - timedelta(hours=1)
+        db.session.commit()
+        token = tokens.make_token("manage", booking.id)
+    assert client.get(f"/book/manage/{token}").status_code == 410
+
+
+def test_closures_remove_the_days_slots(demo, client):
+    day = date.fromisoformat(first_free_slot(client)[:10])
+    with demo.app_context():
+        clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == "london"))
+        clinic.closures.append(Closure(starts_on=day, ends_on=day, reason="Training day"))
+        db.session.commit()
+    assert client.get(f"/book/slots?clinic=london&date={day}").json["slots"] == []
+    assert client.get(f"/book/slots?clinic=bedford&date={day}").json["slots"]
+    assert "Training day" in client.get("/clinics/london").get_data(as_text=True)
+
+
+def test_minimum_notice_and_horizon(demo, client):
+    now = datetime.now(UTC)
+    for day in (now.date(), now.date() + timedelta(days=1)):
+        for slot in client.get(f"/book/slots?clinic=london&date={day}").json["slots"]:
+            assert datetime.fromisoformat(slot["start"]) >= now + timedelta(hours=2) - timedelta(
+                seconds=5
+            )
+    far = now.date() + timedelta(days=29)
+    assert client.get(f"/book/slots?clinic=london&date={far}").json["slots"] == []
