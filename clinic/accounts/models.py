@@ -41,7 +41,11 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         # Changing the password ends every other session of this user.
-        return f"{self.id}:{int(self.password_changed_at.timestamp())}"
+        return f"{self.id}:{self.session_stamp}"
+
+    @property
+    def session_stamp(self) -> str:
+        return f"{self.password_changed_at.timestamp():.6f}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

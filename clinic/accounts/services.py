@@ -74,6 +74,6 @@ def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(raw_id))
     except (ValueError, TypeError):
         return None
-    if user is None or str(int(user.password_changed_at.timestamp())) != stamp:
+    if user is None or user.session_stamp != stamp:
         return None
     return user

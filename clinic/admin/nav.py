@@ -4,7 +4,7 @@ from flask import Flask
 from flask_login import current_user
 
 MENU = [
-    ("admin.dashboard_view", "Dashboard", ("staff", "marketer")),
+    ("admin.dashboard", "Dashboard", ("staff", "marketer")),
     ("leads_admin.index", "Leads", ("staff",)),
     ("booking_admin.agenda", "Calls", ("staff",)),
     ("notifications_admin.index", "E-mail log", ("staff",)),

@@ -4,7 +4,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from clinic.accounts.roles import no_store, require_roles
-from clinic.admin import dashboard
+from clinic.admin import dashboard as figures
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_roles("staff", "marketer"))
@@ -12,6 +12,6 @@ bp.after_request(no_store)
 
 
 @bp.get("/")
-def dashboard_view():
+def dashboard():
     """Show new leads and upcoming calls to staff, what brings bookings to marketers."""
-    return render_template("admin/dashboard.html", **dashboard.for_role(current_user.role))
+    return render_template("admin/dashboard.html", **figures.for_role(current_user.role))
