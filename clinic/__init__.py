@@ -59,6 +59,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     limiter.init_app(app)
+    # Limits are only declared per route, and those decorators check themselves: drop the
+    # per-request check Flask-Limiter adds for default limits we do not use.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     from clinic import database, pagecache
     from clinic.content import models as content
 

@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v chromium >/dev/null 2>&1; then
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v sqlmap >/dev/null 2>&1 || missing="$missing sqlmap"
+command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "Chromium is missing: install Debian's chromium package (sudo apt-get install chromium)." >&2
+    echo "Missing:$missing. Install Debian's packages: sudo apt-get install$missing" >&2
     exit 1
   fi
 fi

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from clinic import create_app
 from clinic.content.models import Article
@@ -151,3 +152,59 @@ def test_500_page_is_helpful(app):
     response = app.test_client().get("/boom")
     assert response.status_code == 500
     assert "something went wrong" in response.get_data(as_text=True).lower()
+
+
+def test_cached_pages_are_served_without_running_flask(demo, client):
+    calls = []
+    demo.before_request_funcs.setdefault(None, []).append(lambda: calls.append(1))
+    first = client.get(ARTICLE)
+    second = client.get(ARTICLE)
+    head = client.head(ARTICLE)
+    assert len(calls) == 1, "the second GET and the HEAD come from the cache"
+    assert second.data == first.data
+    assert head.data == b"" and head.headers["ETag"] == first.headers["ETag"]
+    for name in ("Content-Security-Policy", "Cache-Control", "ETag", "X-Content-Type-Options"):
+        assert second.headers[name] == first.headers[name]
+    assert "X-Clinic-Page-Cache" not in first.headers
+    assert "X-Clinic-Page-Cache" not in second.headers
+    cached_304 = client.get(ARTICLE, headers={"If-None-Match": first.headers["ETag"]})
+    assert cached_304.status_code == 304 and cached_304.data == b""
+
+
+def test_pages_with_cookies_errors_or_posts_are_not_cached(demo, client):
+    assert "Set-Cookie" in demo.test_client().get("/book").headers
+    calls = []
+    demo.after_request_funcs.setdefault(None, []).append(lambda r: calls.append(1) or r)
+    for _ in range(2):
+        assert client.get("/articles/missing").status_code == 404
+        assert client.get("/book").status_code == 200
+        assert client.post("/book", data={}).status_code == 400
+    assert len(calls) == 6
+
+
+def test_cached_page_survives_a_database_outage(demo, client, monkeypatch):
+    """If the generation cannot be read, cached pages are still served; nothing is a 500."""
+    first = client.get(ARTICLE)
+
+    class DatabaseDown:
+        def scalar(self, *_args):
+            raise OperationalError("SELECT", {}, Exception("database is down"))
+
+    monkeypatch.setattr("clinic.pagecache.db", type("DB", (), {"session": DatabaseDown()}))
+    demo.extensions["page_cache"].forget_generation()
+    again = client.get(ARTICLE)
+    assert again.status_code == 200
+    assert again.data == first.data
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/book?clinic=lon%00don", None),
+        ("get", "/articles/a%00b", None),
+        ("post", "/book", {"name": "Ada\x00"}),
+    ],
+)
+def test_nul_bytes_are_refused_with_400(demo, client, method, path, data):
+    response = getattr(client, method)(path, data=data)
+    assert response.status_code == 400

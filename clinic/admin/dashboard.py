@@ -20,12 +20,12 @@ def bookings_by_article(since_days: int = 90) -> list[tuple[str, int]]:
     """Count bookings per source article: aggregate figures, no personal data."""
     since = utcnow() - timedelta(days=since_days)
     query = (
-        sa.select(sa.func.coalesce(Booking.source_article, "(direct)"), sa.func.count())
+        sa.select(Booking.source_article, sa.func.count())
         .where(Booking.created_at >= since)
-        .group_by(sa.func.coalesce(Booking.source_article, "(direct)"))
+        .group_by(Booking.source_article)
         .order_by(sa.func.count().desc())
     )
-    return [(slug, count) for slug, count in db.session.execute(query)]
+    return [(slug or "(direct)", count) for slug, count in db.session.execute(query)]
 
 
 def lead_counts() -> dict:

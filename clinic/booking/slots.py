@@ -84,8 +84,17 @@ def bookable_days(
     hours, closures = tuple(hours), tuple(closures)
     first = now_utc.astimezone(UK).date()
     last = (now_utc + rules.horizon).astimezone(UK).date()
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return [day for day in days if day_slots(day, hours, closures, (), now_utc, rules)]
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    open_weekdays = {period.weekday for period in hours}
+    # Only the first and last day can be cut short by the notice or the horizon; a day in
+    # between has slots exactly when it has opening hours and no closure.
+    return [
+        day
+        for day in days
+        if day.weekday() in open_weekdays
+        and not _is_closed(day, closures)
+        and (first < day < last or day_slots(day, hours, closures, (), now_utc, rules))
+    ]
 
 
 def to_local(start: datetime) -> datetime:

@@ -1,0 +1,271 @@
+"""Benchmark: the real server (serve, gunicorn, demo data) under wrk and racing booking clients,
+against two ceilings measured in the same run. Prints a table; run with
+`python -m tests.bench.run` (needs wrk and nginx: `apt-get install wrk nginx`)."""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.bench import booking_load
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTICLE = "/articles/does-amitriptyline-relax-muscles"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def wrk(url: str, connections: int, seconds: int) -> dict:
+    """Run wrk after a short warm-up; return requests/s and p50/p99 latency in ms."""
+    subprocess.run(["wrk", "-t2", f"-c{connections}", "-d2s", url], capture_output=True)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50": _latency(out, "50%"),
+        "p99": _latency(out, "99%"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _latency(out: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def gunicorn(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-k",
+        "sync",
+        "--no-control-socket",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app,
+    ]
+    return subprocess.Popen(command, env=env, cwd=ROOT)
+
+
+def serve(port: int, env: dict, workers: int) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "clinic",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    return subprocess.Popen(
+        command,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def nginx_config(tmp: Path, server_block: str) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        textwrap.dedent(f"""
+        worker_processes 1;
+        daemon off;
+        pid {tmp}/nginx.pid;
+        error_log {tmp}/error.log warn;
+        events {{ worker_connections 1024; }}
+        http {{
+            access_log off;
+            client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
+            fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+            default_type text/html;
+            {server_block}
+        }}
+    """)
+    )
+    return conf
+
+
+def readme_nginx(tmp: Path, listen: int, upstream: int) -> str:
+    """Take the nginx config from the README's production section, with our ports and paths."""
+    block = re.search(r"```nginx\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    block = block.replace("/var/cache/nginx/clinic", str(tmp / "cache"))
+    block = block.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
+    return block.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+
+
+def start_nginx(conf: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["nginx", "-c", str(conf), "-p", str(conf.parent)], stderr=subprocess.DEVNULL
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except (PermissionError, ProcessLookupError):
+            process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def row(name: str, result: dict, ceiling: dict | None = None) -> str:
+    ratio = f"{result['rps'] / ceiling['rps']:.2f}" if ceiling else ""
+    return (
+        f"| {name:<44} | {result['rps']:>9,.0f} | {result['p50']:>7.2f} | "
+        f"{result['p99']:>7.2f} | {ratio:>8} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--booking-clients", type=int, default=50)
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: apt-get install wrk nginx")
+    tmp = Path(tempfile.mkdtemp(prefix="clinic-bench-"))
+    tmp.chmod(0o755)  # nginx's workers drop root and must read the static file
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{tmp}/bench.db"),
+        "SECRET_KEY": "bench",
+        "BOOKING_RATE_LIMIT": "1000000 per minute",
+        "CLINIC_STAFF_EMAILS": "staff@example.test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": "9",
+    }
+    os.environ["BENCH_DATABASE_URL"] = env["DATABASE_URL"]
+    app_port, bare_port, static_port, cache_port = (free_port() for _ in range(4))
+    processes: list[subprocess.Popen] = []
+    try:
+        processes.append(serve(app_port, env, args.workers))
+        app = f"http://127.0.0.1:{app_port}"
+        wait_for(app + "/healthz")
+        html = urllib.request.urlopen(app + ARTICLE).read()
+        (tmp / "article.html").write_bytes(html)
+        (tmp / "static").mkdir()
+        (tmp / "static" / "article.html").write_bytes(html)
+        bare_env = {**env, "BENCH_HTML_FILE": str(tmp / "article.html"), "PYTHONPATH": str(ROOT)}
+        processes.append(gunicorn("tests.bench.bare_app:app", bare_port, bare_env, args.workers))
+        static = nginx_config(
+            tmp / "n1",
+            f"server {{ listen 127.0.0.1:{static_port}; location / {{ root {tmp}/static; }} }}",
+        )
+        cached = nginx_config(tmp / "n2", readme_nginx(tmp / "n2", cache_port, app_port))
+        processes += [start_nginx(static), start_nginx(cached)]
+        wait_for(f"http://127.0.0.1:{bare_port}/article")
+        wait_for(f"http://127.0.0.1:{static_port}/article.html")
+        wait_for(f"http://127.0.0.1:{cache_port}{ARTICLE}")
+
+        day = booking_load.first_day(app)
+        c, s = args.connections, args.seconds
+        bare = wrk(f"http://127.0.0.1:{bare_port}/article", c, s)
+        nginx_static = wrk(f"http://127.0.0.1:{static_port}/article.html", c, s)
+        results = {
+            "article page": wrk(app + ARTICLE, c, s),
+            "clinic page": wrk(app + "/clinics/london", c, s),
+            "/book (form)": wrk(app + "/book?clinic=london", c, s),
+            "/book/slots": wrk(f"{app}/book/slots?clinic=london&date={day}", c, s),
+            "article through README nginx cache": wrk(
+                f"http://127.0.0.1:{cache_port}{ARTICLE}", c, s
+            ),
+        }
+        race = booking_load.race(app, clients=args.booking_clients, seconds=s)
+        killed = booking_load.race(
+            app,
+            clients=args.booking_clients,
+            seconds=s,
+            kill_worker_after=s / 2,
+            serve_pid=processes[0].pid,
+        )
+    finally:
+        for process in reversed(processes):
+            stop(process)
+    print_report(args, bare, nginx_static, results, race, killed)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def print_report(args, bare, nginx_static, results, race, killed) -> None:
+    print(
+        f"\n{args.connections} connections, {args.seconds} s each, "
+        f"gunicorn -w {args.workers} -k sync\n"
+    )
+    print("| target" + " " * 39 + "|     req/s | p50 ms  | p99 ms  | ratio    |")
+    print(
+        "|----------------------------------------------|-----------|---------|---------|----------|"
+    )
+    print(row("ceiling: bare Flask, article HTML constant", bare))
+    print(row("ceiling: nginx static file", nginx_static))
+    for name, result in results.items():
+        ceiling = nginx_static if "nginx" in name else bare if "page" in name else None
+        print(row(name, result, ceiling))
+    print()
+    for label, data in (("booking race", race), ("booking race, one worker killed", killed)):
+        print(
+            f"{label}: {data['clients']} clients, {data['booked']} booked "
+            f"({data['booked'] / data['seconds']:.1f}/s), {data['refused']} refused as taken, "
+            f"POST p50 {data['p50']:.1f} ms, p99 {data['p99']:.1f} ms, "
+            f"{data['errors']} connection errors; lost bookings {data['lost']}, "
+            f"doubled slots {data['doubled']}"
+        )
+    article = results["article page"]
+    cache = results["article through README nginx cache"]
+    print("\nTargets:")
+    print(f"  article >= 90% of bare Flask: {article['rps'] / bare['rps']:.0%}")
+    print(f"  article p99 < 25 ms at {args.connections} connections: {article['p99']:.2f} ms")
+    print(f"  nginx cache >= 80% of static nginx: {cache['rps'] / nginx_static['rps']:.0%}")
+    print(f"  booking POST p99 < 100 ms with {race['clients']} clients: {race['p99']:.1f} ms")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Property-based checks: arbitrary input on every public form and parameter never gives a 500
+and is never echoed unescaped."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.auth_helpers import login, make_users
+from tests.booking_helpers import booking_data
+
+MARKER = '<script>alert("x")</script>'
+FIELDS = [
+    "clinic",
+    "slot",
+    "name",
+    "email",
+    "phone",
+    "message",
+    "consent",
+    "marketing_opt_in",
+    "from",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "landing_page",
+    "referrer",
+    "idempotency_key",
+    "date",
+    "website",
+]
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+texts = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=5000),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "%00",
+            "' OR 1=1 --",
+            "../../etc/passwd",
+            "\u202e",
+            "😀" * 50,
+            "2026-02-30",
+            "9999-99-99T99:99",
+            "-1",
+            "1e309",
+            "null",
+        ]
+    ),
+)
+ALLOWED_FORM = {200, 303, 400, 409, 422, 429}
+
+
+def _no_raw_echo(response) -> None:
+    assert response.status_code < 500, response.status_code
+    assert MARKER not in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def fuzz_app(demo):
+    demo.config["BOOKING_RATE_LIMIT"] = "100000 per minute"
+    demo.config["LOGIN_RATE_LIMIT"] = "100000 per minute"
+    return demo
+
+
+@FUZZ
+@given(field=st.sampled_from(FIELDS), value=texts)
+def test_booking_form_survives_any_field(fuzz_app, field, value):
+    client = fuzz_app.test_client()
+    data = booking_data(client, slot="2026-01-05T09:00:00+00:00")
+    data[field] = MARKER + value
+    response = client.post("/book", data=data)
+    assert response.status_code in ALLOWED_FORM
+    _no_raw_echo(response)
+
+
+@FUZZ
+@given(values=st.dictionaries(st.sampled_from(FIELDS), texts, max_size=8))
+def test_booking_form_survives_many_fields_at_once(fuzz_app, values):
+    client = fuzz_app.test_client()
+    data = booking_data(client)
+    data.update({k: MARKER + v for k, v in values.items()})
+    response = client.post("/book", data=data)
+    assert response.status_code in ALLOWED_FORM
+    _no_raw_echo(response)
+
+
+@FUZZ
+@given(raw=st.binary(max_size=400))
+def test_query_strings_of_any_bytes(fuzz_app, raw):
+    client = fuzz_app.test_client()
+    for path in ("/book", "/book/slots", "/", "/articles/", "/clinics/london", "/admin/login"):
+        # A WSGI server hands the raw bytes over as a latin-1 string.
+        response = client.get(path, environ_overrides={"QUERY_STRING": raw.decode("latin-1")})
+        assert response.status_code in {200, 302, 400, 404}, (path, response.status_code)
+
+
+@FUZZ
+@given(clinic=texts, day=texts, source=texts)
+def test_booking_query_parameters(fuzz_app, clinic, day, source):
+    client = fuzz_app.test_client()
+    page = client.get(
+        "/book", query_string={"clinic": MARKER + clinic, "date": day, "from": MARKER + source}
+    )
+    assert page.status_code == (400 if "\x00" in clinic + day + source else 200)
+    _no_raw_echo(page)
+    slots = client.get("/book/slots", query_string={"clinic": clinic, "date": day})
+    assert slots.status_code in {200, 400}
+    _no_raw_echo(slots)
+
+
+@FUZZ
+@given(segment=texts)
+def test_any_slug_is_200_or_404(fuzz_app, segment):
+    client = fuzz_app.test_client()
+    for prefix in (
+        "/articles/",
+        "/clinics/",
+        "/treatments/",
+        "/authors/",
+        "/book/manage/",
+        "/book/confirmed/",
+    ):
+        response = client.get(prefix + segment.replace("/", "%2F"))
+        assert response.status_code in {200, 308, 400, 404, 405}, (prefix, response.status_code)
+        _no_raw_echo(response)
+
+
+@FUZZ
+@given(email=texts, password=texts, next_path=texts)
+def test_login_form_survives_anything(fuzz_app, email, password, next_path):
+    make_users_once(fuzz_app)
+    client = fuzz_app.test_client()
+    response = login(client, email=MARKER + email, password=password, next_path=None)
+    assert response.status_code in {400, 401, 422, 429}
+    _no_raw_echo(response)
+    response = client.get("/admin/login", query_string={"next": MARKER + next_path})
+    assert response.status_code == (400 if "\x00" in next_path else 200)
+    _no_raw_echo(response)
+
+
+def make_users_once(app) -> None:
+    if not app.config.get("_fuzz_users"):
+        make_users(app)
+        app.config["_fuzz_users"] = True
