@@ -68,21 +68,31 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     pagecache.init_app(
         app, content.Article, content.Page, content.Person, content.Clinic,
-        content.OpeningHours, content.Closure,
+        content.OpeningHours, content.Closure, content.Redirect, content.Image,
     )  # fmt: skip
 
 
 def register_blueprints(app: Flask) -> None:
+    from clinic.accounts.admin import bp as accounts_admin_bp
     from clinic.accounts.views import bp as accounts_bp
     from clinic.admin import nav
     from clinic.admin.views import bp as admin_bp
+    from clinic.audit.admin import bp as audit_admin_bp
+    from clinic.booking.admin import bp as booking_admin_bp
     from clinic.booking.views import bp as booking_bp
+    from clinic.content.admin import bp as content_admin_bp
     from clinic.content.views import bp as content_bp
     from clinic.health import bp as health_bp
+    from clinic.leads.admin import bp as leads_admin_bp
+    from clinic.notifications.admin import bp as notifications_admin_bp
     from clinic.seo.views import bp as seo_bp
 
-    for blueprint in (content_bp, booking_bp, seo_bp, health_bp, accounts_bp, admin_bp):
+    for blueprint in (
+        content_bp, booking_bp, seo_bp, health_bp, accounts_bp, admin_bp, booking_admin_bp,
+        notifications_admin_bp, audit_admin_bp, accounts_admin_bp, leads_admin_bp,
+    ):  # fmt: skip
         app.register_blueprint(blueprint)
+    app.register_blueprint(content_admin_bp)
     nav.init_app(app)
 
 

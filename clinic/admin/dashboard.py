@@ -1,14 +1,26 @@
 """Figures for the dashboard, chosen by role so that marketers never see a person's data."""
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
+from clinic.admin import charts
 from clinic.booking.models import Booking
 from clinic.booking.slots import UK
+from clinic.content.models import Clinic
+from clinic.content.review import review_queue
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import Lead
+
+STAFF_ROLES = ("admin", "staff")
+WEEKS = 12
+TOP_ARTICLES = 5
+NO_ARTICLE = "(direct)"
+OTHER_ARTICLES = "(other articles)"
+NO_BOOKING = "(no booking)"
 
 
 def _start_of_local_day(days_ago: int = 0):
@@ -19,13 +31,15 @@ def _start_of_local_day(days_ago: int = 0):
 def bookings_by_article(since_days: int = 90) -> list[tuple[str, int]]:
     """Count bookings per source article: aggregate figures, no personal data."""
     since = utcnow() - timedelta(days=since_days)
+    # Grouped by the bare column: PostgreSQL refuses a GROUP BY on coalesce(column, :param),
+    # since each copy of the parameter is a different expression to it.
     query = (
         sa.select(Booking.source_article, sa.func.count())
         .where(Booking.created_at >= since)
         .group_by(Booking.source_article)
-        .order_by(sa.func.count().desc())
+        .order_by(sa.func.count().desc(), Booking.source_article)
     )
-    return [(slug or "(direct)", count) for slug, count in db.session.execute(query)]
+    return [(slug or NO_ARTICLE, count) for slug, count in db.session.execute(query)]
 
 
 def lead_counts() -> dict:
@@ -42,14 +56,96 @@ def upcoming_calls(limit: int = 10) -> list[Booking]:
     query = (
         sa.select(Booking)
         .where(Booking.status == "confirmed", Booking.starts_at >= utcnow() - timedelta(minutes=15))
+        .options(selectinload(Booking.lead), selectinload(Booking.clinic))
         .order_by(Booking.starts_at)
         .limit(limit)
     )
     return list(db.session.scalars(query))
 
 
+def week_starts(weeks: int = WEEKS, now: datetime | None = None) -> list[date]:
+    """Return the Mondays (UK dates) of the last `weeks` weeks, oldest first, this week last."""
+    today = (now or utcnow()).astimezone(UK).date()
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+
+
+def weekly_counts(rows: Iterable[tuple[datetime, str]], mondays: list[date]) -> dict:
+    """Count (moment, key) rows per key and per UK week; rows outside the weeks are ignored."""
+    week_index = {monday: i for i, monday in enumerate(mondays)}
+    counts: dict[str, list[int]] = {}
+    for moment, key in rows:
+        local = moment.astimezone(UK).date()
+        week = week_index.get(local - timedelta(days=local.weekday()))
+        if week is not None:
+            counts.setdefault(key, [0] * len(mondays))[week] += 1
+    return counts
+
+
+def top_series(counts: dict[str, list[int]], top: int = TOP_ARTICLES) -> list:
+    """Keep the `top` articles that brought most leads, fold the rest into one, direct last."""
+    counts = dict(counts)
+    direct = counts.pop(NO_ARTICLE, None)
+    ranked = sorted(counts.items(), key=lambda item: (-sum(item[1]), item[0]))
+    kept, rest = ranked[:top], ranked[top:]
+    if rest:
+        kept.append(
+            (OTHER_ARTICLES, [sum(week) for week in zip(*(v for _, v in rest), strict=True)])
+        )
+    if direct:
+        kept.append((NO_ARTICLE, direct))
+    return kept
+
+
+def _week_labels(mondays: list[date]) -> list[str]:
+    return [f"{monday.day} {monday:%b}" for monday in mondays]
+
+
+def _since(monday: date) -> datetime:
+    return datetime.combine(monday, time(0), tzinfo=UK)
+
+
+def leads_per_week_by_clinic(weeks: int = WEEKS) -> charts.BarChart:
+    """Chart new leads per week, split by the clinic of each lead's first booking."""
+    mondays = week_starts(weeks)
+    first_booking = (
+        sa.select(Booking.lead_id, sa.func.min(Booking.id).label("booking_id"))
+        .group_by(Booking.lead_id)
+        .subquery()
+    )
+    query = (
+        sa.select(Lead.created_at, sa.func.coalesce(Clinic.city, NO_BOOKING))
+        .outerjoin(first_booking, first_booking.c.lead_id == Lead.id)
+        .outerjoin(Booking, Booking.id == first_booking.c.booking_id)
+        .outerjoin(Clinic, Clinic.id == Booking.clinic_id)
+        .where(Lead.created_at >= _since(mondays[0]))
+    )
+    counts = weekly_counts(db.session.execute(query), mondays)
+    cities = list(db.session.scalars(sa.select(Clinic.city).order_by(Clinic.id)))
+    names = cities + sorted(set(counts) - set(cities))
+    series = [(name, counts.get(name, [0] * weeks)) for name in names]
+    return charts.stacked_bars("New leads per week by clinic", "leads", _week_labels(mondays),
+                               series)  # fmt: skip
+
+
+def leads_per_week_by_article(weeks: int = WEEKS) -> charts.BarChart:
+    """Chart new leads per week, split by the article their first visit came from."""
+    mondays = week_starts(weeks)
+    query = sa.select(Lead.created_at, sa.func.coalesce(Lead.source_article, NO_ARTICLE)).where(
+        Lead.created_at >= _since(mondays[0])
+    )
+    counts = weekly_counts(db.session.execute(query), mondays)
+    return charts.stacked_bars("New leads per week by source article", "leads",
+                               _week_labels(mondays), top_series(counts))  # fmt: skip
+
+
 def for_role(role: str) -> dict:
-    figures = {"by_article": bookings_by_article()}
-    if role in ("admin", "staff"):
-        figures.update(leads=lead_counts(), upcoming=upcoming_calls())
+    """Return the dashboard's figures: aggregates for everyone, people only for staff."""
+    figures = {"by_article": bookings_by_article(), "article_chart": leads_per_week_by_article()}
+    if role in STAFF_ROLES:
+        figures.update(
+            leads=lead_counts(), upcoming=upcoming_calls(), clinic_chart=leads_per_week_by_clinic()
+        )
+    if role in ("admin", "marketer"):
+        figures["review_queue"] = review_queue()
     return figures

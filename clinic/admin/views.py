@@ -13,5 +13,5 @@ bp.after_request(no_store)
 
 @bp.get("/")
 def dashboard():
-    """Show new leads and upcoming calls to staff, what brings bookings to marketers."""
+    """Show staff new leads, upcoming calls and weekly charts; marketers aggregates only."""
     return render_template("admin/dashboard.html", **figures.for_role(current_user.role))

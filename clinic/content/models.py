@@ -20,6 +20,8 @@ class Person(db.Model):
     credentials: Mapped[str] = mapped_column(sa.String(120), default="")
     job_title: Mapped[str] = mapped_column(sa.String(120), default="")
     bio: Mapped[str] = mapped_column(sa.Text, default="")
+    # Where the weekly review reminder goes, for a medical reviewer; never shown publicly.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
@@ -154,6 +156,7 @@ class Page(Publishable, db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(20))
+    next_review_due: Mapped[date | None] = mapped_column(sa.Date)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
     reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
     author: Mapped[Person | None] = relationship(foreign_keys=[author_id])
@@ -161,3 +164,76 @@ class Page(Publishable, db.Model):
 
     def __repr__(self) -> str:
         return f"<Page {self.slug}>"
+
+
+CONTENT_TYPES = ("article", "page", "clinic", "person")
+
+
+class Revision(db.Model):
+    """One saved version of an item's editable fields, to compare or undo any edit."""
+
+    __table_args__ = (
+        sa.CheckConstraint(f"content_type IN {CONTENT_TYPES}", name="content_type"),
+        sa.Index("ix_revision_content", "content_type", "content_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_type: Mapped[str] = mapped_column(sa.String(12))
+    content_id: Mapped[int] = mapped_column(sa.Integer)
+    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    note: Mapped[str] = mapped_column(sa.String(120), default="")
+    # No foreign key: a revision outlives the account (and the item) it belongs to.
+    user_id: Mapped[int | None] = mapped_column(sa.Integer)
+    user_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Revision {self.id} {self.content_type}:{self.content_id}>"
+
+
+class Redirect(db.Model):
+    """A permanent redirect from a URL that no longer exists (a changed slug) to its new home."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_path: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    new_path: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(sa.String(254), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Redirect {self.old_path} -> {self.new_path}>"
+
+
+class Image(db.Model):
+    """An uploaded picture, stored as WebP files at a few widths under the upload folder."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    alt: Mapped[str] = mapped_column(sa.String(300))
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    widths: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(sa.String(254), default="")
+
+    def height_at(self, width: int) -> int:
+        return max(1, round(self.height * width / self.width))
+
+    def __repr__(self) -> str:
+        return f"<Image {self.name} {self.width}x{self.height}>"
+
+
+class ReviewReminder(db.Model):
+    """The weekly review e-mail sent to one reviewer, so a second run that week sends nothing."""
+
+    __table_args__ = (sa.UniqueConstraint("iso_week", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iso_week: Mapped[str] = mapped_column(sa.String(8))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    item_count: Mapped[int] = mapped_column(sa.Integer)
+    outbox_message_id: Mapped[int | None] = mapped_column(sa.Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ReviewReminder {self.iso_week} {self.recipient}>"

@@ -1,13 +1,14 @@
 """Public pages: home, articles, clinics, treatments, people and standing pages."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, g, render_template, request, send_from_directory
 
-from clinic.content import hours, markdown, queries
+from clinic.content import hours, images, markdown, queries, redirects
 from clinic.dbtypes import utcnow
-from clinic.pagecache import cached_page
+from clinic.pagecache import cached_page, public_cache_headers
 from clinic.seo import jsonld
 
 bp = Blueprint("content", __name__)
+ONE_YEAR = 365 * 24 * 3600
 
 
 @bp.get("/")
@@ -43,7 +44,7 @@ def article(slug: str):
     return render_template(
         "content/article.html",
         article=item,
-        body=markdown.render(item.body),
+        body=images.render(item.body),
         toc=markdown.headings(item.body),
         reading_minutes=markdown.reading_minutes(item.body),
         related=queries.related_articles(item),
@@ -100,7 +101,7 @@ def author(slug: str):
     return render_template(
         "content/author.html",
         person=person,
-        bio=markdown.render(person.bio),
+        bio=images.render(person.bio),
         articles=queries.articles_by(person),
         structured_data=jsonld.person_page(person),
     )
@@ -126,7 +127,37 @@ def _standing_page(page, structured_data):
     return render_template(
         "content/page.html",
         page=page,
-        body=markdown.render(page.body),
+        body=images.render(page.body),
         toc=markdown.headings(page.body),
         structured_data=structured_data,
     )
+
+
+@bp.get("/media/<filename>")
+def media(filename: str):
+    """Serve an uploaded image; its name never changes, so browsers may keep it for a year."""
+    if not images.FILE_NAME.match(filename):
+        abort(404)
+    g.public_page = True
+    response = send_from_directory(images.upload_dir(), filename, max_age=ONE_YEAR)
+    public_cache_headers(response, ONE_YEAR)
+    response.cache_control.immutable = True
+    return response
+
+
+@bp.after_app_request
+def follow_moved_pages(response):
+    """Answer 301 for a path that moved (a changed slug): looked up only instead of a 404."""
+    if response.status_code != 404 or request.method not in ("GET", "HEAD"):
+        return response
+    target = redirects.target_for(request.path)
+    if target is None:
+        return response
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    # Changed in place: later hooks' headers (CSP and the rest) stay on the response.
+    response.status_code = 301
+    response.headers["Location"] = target
+    response.set_data(b"")
+    public_cache_headers(response, 3600)
+    return response

@@ -9,7 +9,7 @@ import logging
 import signal
 import smtplib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
@@ -29,6 +29,8 @@ FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=6)
 ERROR_LENGTH = 2000
 RETRYABLE = ("failed", "pending")
+# Other features' housekeeping that the worker runs once per pass (scheduled publishing).
+periodic_tasks: list[Callable[[], object]] = []
 
 
 def queue(
@@ -266,11 +268,21 @@ def work(
     stop = stop or threading.Event()
     with _stop_signals() as received:
         while not (stop.is_set() or received):
+            _run_periodic_tasks()
             counts = _send_due_surviving_database_errors()
             if once:
                 return
             if not any(counts.values()):
                 stop.wait(poll_seconds)
+
+
+def _run_periodic_tasks() -> None:
+    for task in periodic_tasks:
+        try:
+            task()
+        except Exception:  # one failing task must not stop e-mail delivery
+            log.exception("outbox: periodic task %s failed", task.__name__)
+            db.session.remove()
 
 
 def _send_due_surviving_database_errors() -> dict[str, int]:

@@ -38,16 +38,21 @@
     });
   }
 
+  var latest = 0;
+
   function refresh() {
     var slug = clinic();
+    var request = ++latest;
     if (!slug) { message("Choose a clinic to see its free times."); return; }
     message("Loading free times…");
     var url = picker.getAttribute("data-slots-url") + "?clinic=" + encodeURIComponent(slug) +
       "&date=" + encodeURIComponent(daySelect.value);
     fetch(url, { headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(function (data) { render(data.slots); })
-      .catch(function () { message("We could not load the times. Please try again, or call us."); });
+      .then(function (data) { if (request === latest) { render(data.slots); } })
+      .catch(function () {
+        if (request === latest) { message("We could not load the times. Please try again, or call us."); }
+      });
   }
 
   daySelect.addEventListener("change", refresh);

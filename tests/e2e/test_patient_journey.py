@@ -40,7 +40,8 @@ def test_patient_books_from_an_article(
     else:
         assert not page.get_by_role("button", name="Show free times").is_visible()
         page.get_by_label("Day").select_option(index=1)
-    first_time = page.locator("input[name=slot]").first
+    day = page.get_by_label("Day").input_value()
+    first_time = page.locator(f"input[name=slot][value^='{day}']").first
     first_time.wait_for()
     chosen = first_time.get_attribute("value")
     page.locator(f"label[for='{first_time.get_attribute('id')}']").click()

@@ -1,0 +1,135 @@
+"""User management for admins: list, create, change role, deactivate and reactivate."""
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Email, InputRequired, Length
+
+from clinic.accounts import services
+from clinic.accounts.models import ROLES, User
+from clinic.accounts.roles import no_store, require_roles
+from clinic.audit.services import record
+from clinic.extensions import db
+
+bp = Blueprint("accounts_admin", __name__, url_prefix="/admin/users")
+bp.before_request(require_roles())  # admins only
+bp.after_request(no_store)
+
+ROLE_LABELS = {"admin": "Admin", "staff": "Staff", "marketer": "Marketer"}
+ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField(
+        "E-mail address",
+        validators=[
+            InputRequired("Enter their e-mail address."),
+            Length(max=254, message="Use at most 254 characters."),
+            Email("Enter an e-mail address like name@example.com."),
+        ],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
+    password = PasswordField(
+        "Initial password",
+        validators=[
+            InputRequired("Enter an initial password."),
+            Length(
+                min=services.MIN_PASSWORD_LENGTH,
+                message=f"Use at least {services.MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class Refused(Exception):
+    """The change would lock the acting admin out, so it is not made."""
+
+
+def change_role(user: User, role: str, acting: User) -> str:
+    """Give `user` another role; return what changed, for the audit trail."""
+    if user.id == acting.id:
+        raise Refused("You cannot change your own role. Ask another admin to do it.")
+    before, user.role = user.role, role
+    return f"role {before} → {role}"
+
+
+def set_active(user: User, active: bool, acting: User) -> str:
+    """Let `user` sign in again, or stop them; return what changed, for the audit trail."""
+    if user.id == acting.id and not active:
+        raise Refused("You cannot deactivate your own account. Ask another admin to do it.")
+    user.active = active
+    return "reactivated" if active else "deactivated"
+
+
+@bp.get("")
+def users():
+    """List every account with its role, state and last sign-in."""
+    accounts = db.session.scalars(sa.select(User).order_by(User.email))
+    return render_template(
+        "accounts_admin/users.html", users=list(accounts), role_labels=ROLE_LABELS,
+    )  # fmt: skip
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """Create an account with a role and an initial password to hand over in person."""
+    form = NewUserForm()
+    if form.validate_on_submit():
+        if services.find_user(form.email.data):
+            form.email.errors = ["There is already an account with this e-mail address."]
+        else:
+            user = services.create_user(form.email.data, form.password.data, form.role.data)
+            record("user_created", "user", user.id, detail=f"role {user.role}")
+            db.session.commit()
+            flash(f"{user.email} can now sign in as {ROLE_LABELS[user.role].lower()}.")
+            return redirect(url_for(".users"), 303)
+    return render_template("accounts_admin/new.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/<int:user_id>/role")
+def role(user_id: int):
+    """Change another user's role."""
+    user = db.get_or_404(User, user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _refused("Choose one of the roles.", 422)
+    return _apply(user, lambda: change_role(user, form.role.data, current_user))
+
+
+@bp.post("/<int:user_id>/deactivate")
+def deactivate(user_id: int):
+    """Stop a user from signing in; their history stays."""
+    user = db.get_or_404(User, user_id)
+    return _apply(user, lambda: set_active(user, False, current_user))
+
+
+@bp.post("/<int:user_id>/reactivate")
+def reactivate(user_id: int):
+    """Let a deactivated user sign in again."""
+    user = db.get_or_404(User, user_id)
+    return _apply(user, lambda: set_active(user, True, current_user))
+
+
+def _apply(user: User, change):
+    try:
+        detail = change()
+    except Refused as refusal:
+        return _refused(str(refusal), 409)
+    record("user_changed", "user", user.id, detail=detail)
+    db.session.commit()
+    flash(f"{user.email}: {detail}.")
+    return redirect(url_for(".users"), 303)
+
+
+def _refused(message: str, status: int):
+    return render_template(
+        "admin/problem.html", heading="We could not change that account", message=message,
+        back_url=url_for(".users"), back_label="Back to the users",
+    ), status  # fmt: skip

@@ -1,0 +1,487 @@
+"""The content editor: articles, pages, clinics, people, revisions, redirects and images.
+
+Marketers and admins only (staff get 403). Every change goes through clinic.content.editing
+(or redirects / images), which records a revision and an audit entry; the view commits.
+"""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.accounts.roles import no_store, require_roles
+from clinic.audit.services import record
+from clinic.content import (
+    editing,
+    images,
+    markdown,
+    queries,
+    redirects,
+    review,
+    revisions,
+    scheduler,
+)  # fmt: skip
+from clinic.content.forms import (
+    SEO_DESCRIPTION_LENGTH,
+    SEO_TITLE_LENGTH,
+    ArticleForm,
+    ClinicForm,
+    ConfirmForm,
+    ImageAltForm,
+    ImageForm,
+    PageForm,
+    PersonForm,
+    RedirectForm,
+    error_list,
+    utc_to_uk,
+)
+from clinic.content.hours import DAY_NAMES
+from clinic.content.models import Article, Clinic, Image, Page, Person, Redirect
+from clinic.content.redirects import RedirectError
+from clinic.extensions import db
+
+bp = Blueprint("content_admin", __name__, url_prefix="/admin/content")
+bp.before_request(require_roles("marketer"))
+bp.after_request(no_store)
+
+SECTIONS = {"article": "articles", "page": "pages", "clinic": "clinics", "person": "people"}
+KINDS = {section: kind for kind, section in SECTIONS.items()}
+ANY_SECTION = "<any(articles, pages, clinics, people):section>"
+UPLOAD_LIMIT = images.MAX_BYTES + 256 * 1024  # the file plus the other form fields
+BLANK_ROWS = 1
+
+
+@bp.record_once
+def _configure(state) -> None:
+    images.configure(state.app)
+    scheduler.init_app(state.app)
+
+
+@bp.url_value_preprocessor
+def _limit_upload_size(endpoint, _values) -> None:
+    # Runs before CSRF reads the body: only the image upload may send megabytes.
+    if endpoint == "content_admin.images_index" and request.method == "POST":
+        request.max_content_length = UPLOAD_LIMIT
+
+
+@bp.errorhandler(413)
+def _upload_too_large(_error):
+    # Raised while CSRF read the body, before the role check: check the role here too.
+    if not current_user.is_authenticated or current_user.role not in ("admin", "marketer"):
+        return "Request too large.", 413
+    form = ImageForm(formdata=None)
+    form.file.errors = [f"The file is larger than {images.MAX_BYTES // (1024 * 1024)} MB."]
+    return _images_page(form, 413)
+
+
+def _item_or_404(kind: str, item_id: int):
+    return db.session.get(editing.MODELS[kind], item_id) or abort(404)
+
+
+def _people() -> list[Person]:
+    return list(db.session.scalars(sa.select(Person).order_by(Person.name)))
+
+
+def _saved(kind: str, item, message: str):
+    db.session.commit()
+    flash(message)
+    return redirect(url_for(f"content_admin.edit_{kind}", item_id=item.id), 303)
+
+
+# -- the list ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    """List every article, page, clinic and person with status, last edit and review due."""
+    query = request.args.get("q", "").strip()[:100]
+    found = editing.listing(query)
+    latest = {
+        kind: editing.latest_revisions(kind, [item.id for item in items])
+        for kind, items in found.items()
+    }
+    return render_template(
+        "content_admin/index.html", q=query, found=found, latest=latest,
+        review_due=review.review_due_date, needs_review=review.needs_review,
+        today=review.uk_today(),
+    )  # fmt: skip
+
+
+@bp.get("/review")
+def review_queue():
+    """List the content whose medical review is overdue or due within 30 days."""
+    return render_template(
+        "content_admin/review_queue.html", items=review.review_queue(), today=review.uk_today()
+    )
+
+
+# -- articles and pages --------------------------------------------------------------------
+
+
+@bp.route("/articles/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/articles/<int:item_id>", methods=["GET", "POST"])
+def edit_article(item_id: int | None):
+    """Create or edit an article: save a draft, preview, publish, schedule or unpublish."""
+    return _edit_publishable("article", item_id)
+
+
+@bp.route("/pages/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/pages/<int:item_id>", methods=["GET", "POST"])
+def edit_page(item_id: int | None):
+    """Create a treatment page, or edit any page: save, preview, publish, schedule, unpublish."""
+    return _edit_publishable("page", item_id)
+
+
+def _publishable_data(kind: str, item) -> dict:
+    if item is None:
+        return {}
+    data = {name: getattr(item, name) for name in revisions.FIELDS[kind]}
+    data["author_id"] = str(item.author_id or "")
+    data["reviewer_id"] = str(item.reviewer_id or "")
+    data["publish_date"], data["publish_time"] = utc_to_uk(item.publish_at)
+    return data
+
+
+def _add_blank_rows(form) -> None:
+    for name in ("key_points", "faqs", "references"):
+        rows = getattr(form, name, None)
+        if rows is not None:
+            filled = [entry for entry in rows if _filled(entry.data)]
+            while len(rows) < len(filled) + BLANK_ROWS:
+                rows.append_entry()
+
+
+def _filled(data) -> bool:
+    return any(data.values()) if isinstance(data, dict) else bool(data)
+
+
+def _edit_publishable(kind: str, item_id: int | None):
+    item = _item_or_404(kind, item_id) if item_id else None
+    form_class = ArticleForm if kind == "article" else PageForm
+    form = (
+        form_class(data=_publishable_data(kind, item)) if request.method == "GET" else form_class()
+    )
+    form.set_people(_people())
+    _add_blank_rows(form)
+    action = request.form.get("action", "save")
+    if request.method == "GET":
+        return _editor(kind, item, form)
+    if action in ("add-key_points", "add-faqs", "add-references") and kind == "article":
+        getattr(form, action[4:]).append_entry()
+        return _editor(kind, item, form)
+    if action not in ("save", "preview", *editing.TARGET_STATUS):
+        abort(400)
+    if not form.validate():
+        return _editor(kind, item, form, status=422)
+    values = form.values()
+    if kind == "page" and item is not None and item.kind != "treatment":
+        values["slug"] = item.slug  # /privacy and /about are fixed addresses
+    if editing.slug_taken(kind, values["slug"], item_id):
+        form.slug.errors.append("Another item already uses this slug. Choose another.")
+        return _editor(kind, item, form, status=422)
+    if action == "preview":
+        return _preview(kind, item, values)
+    return _save_publishable(kind, item, form, values, action)
+
+
+def _save_publishable(kind: str, item, form, values: dict, action: str):
+    target = item or (Article() if kind == "article" else Page(kind="treatment"))
+    checks = editing.check(kind, target, values, editing.target_status(kind, target, action))
+    if checks.problems or (checks.warnings and not form.confirm_warnings.data):
+        return _editor(kind, item, form, checks=checks, action=action, status=422)
+    editing.save(kind, target, values, action)
+    return _saved(kind, target, _status_message(target))
+
+
+def _status_message(item) -> str:
+    if item.status == "scheduled":
+        when = item.publish_at.astimezone(review.UK)
+        return f"Saved. It will be published on {when:%d %B %Y at %H:%M} (UK time)."
+    return {
+        "published": "Published. The change is on the public site now.",
+        "unpublished": "Unpublished. The public can no longer see it.",
+    }.get(item.status, "Draft saved.")
+
+
+def _editor(kind, item, form, checks=None, action=None, status=200):
+    return render_template(
+        "content_admin/editor.html", kind=kind, section=SECTIONS[kind], item=item, form=form,
+        errors=error_list(form), checks=checks or editing.Check(), action=action,
+        public_path=editing.public_path(kind, item) if item and item.is_visible else None,
+        seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH),
+    ), status  # fmt: skip
+
+
+def _preview(kind: str, item, values: dict):
+    copy = editing.build_preview(kind, item, values)
+    if kind == "article":
+        return render_template(
+            "content_admin/preview_article.html", article=copy, body=images.render(copy.body),
+            toc=markdown.headings(copy.body), reading_minutes=markdown.reading_minutes(copy.body),
+            related=queries.related_articles(copy), structured_data=[],
+        )  # fmt: skip
+    return render_template(
+        "content_admin/preview_page.html", page=copy, body=images.render(copy.body),
+        toc=markdown.headings(copy.body), structured_data=[],
+    )  # fmt: skip
+
+
+@bp.route("/" + ANY_SECTION + "/<int:item_id>/delete", methods=["GET", "POST"])
+def delete(section: str, item_id: int):
+    """Ask, then delete a draft or unpublished article or page."""
+    kind = KINDS[section]
+    item = _item_or_404(kind, item_id)
+    if kind not in editing.PUBLISHABLE or item.status in editing.LIVE:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("content_admin/delete.html", kind=kind, item=item, form=form)
+    title = item.title
+    editing.delete(kind, item)
+    db.session.commit()
+    flash(f"Deleted “{title}”.")
+    return redirect(url_for("content_admin.index"), 303)
+
+
+# -- clinics and people --------------------------------------------------------------------
+
+
+def _clinic_data(item: Clinic | None) -> dict:
+    days = [{"opens": None, "closes": None, "opens2": None, "closes2": None} for _ in DAY_NAMES]
+    if item is None:
+        return {"hours": days}
+    data = {name: getattr(item, name) for name in revisions.FIELDS["clinic"][:-2]}
+    for period in item.hours:
+        day = days[period.weekday]
+        keys = ("opens", "closes") if day["opens"] is None else ("opens2", "closes2")
+        day[keys[0]], day[keys[1]] = period.opens, period.closes
+    data["hours"] = days
+    data["closures"] = [
+        {"starts_on": c.starts_on, "ends_on": c.ends_on, "reason": c.reason} for c in item.closures
+    ]
+    return data
+
+
+@bp.route("/clinics/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/clinics/<int:item_id>", methods=["GET", "POST"])
+def edit_clinic(item_id: int | None):
+    """Create or edit a clinic with its opening hours and closures (booking uses them at once)."""
+    item = _item_or_404("clinic", item_id) if item_id else None
+    form = ClinicForm(data=_clinic_data(item)) if request.method == "GET" else ClinicForm()
+    if len(form.closures) == 0 or request.form.get("action") == "add-closures":
+        form.closures.append_entry()
+    if request.method == "GET" or request.form.get("action") == "add-closures":
+        return _clinic_editor(item, form)
+    if not form.validate():
+        return _clinic_editor(item, form, 422)
+    values = form.values()
+    if editing.slug_taken("clinic", values["slug"], item_id):
+        form.slug.errors.append("Another clinic already uses this slug. Choose another.")
+        return _clinic_editor(item, form, 422)
+    item = item or Clinic()
+    editing.save("clinic", item, values)
+    return _saved("clinic", item, "Clinic saved. Booking times follow the new hours now.")
+
+
+def _clinic_editor(item, form, status=200):
+    return render_template(
+        "content_admin/clinic.html", kind="clinic", section="clinics", item=item, form=form,
+        errors=error_list(form), days=DAY_NAMES,
+    ), status  # fmt: skip
+
+
+@bp.route("/people/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/people/<int:item_id>", methods=["GET", "POST"])
+def edit_person(item_id: int | None):
+    """Create or edit an author or medical reviewer."""
+    item = _item_or_404("person", item_id) if item_id else None
+    data = {name: getattr(item, name) for name in revisions.FIELDS["person"]} if item else {}
+    form = PersonForm(data=data) if request.method == "GET" else PersonForm()
+    if request.method == "GET" or not form.validate():
+        return _person_editor(item, form, 200 if request.method == "GET" else 422)
+    values = form.values()
+    if editing.slug_taken("person", values["slug"], item_id):
+        form.slug.errors.append("Another person already uses this slug. Choose another.")
+        return _person_editor(item, form, 422)
+    item = item or Person()
+    editing.save("person", item, values)
+    return _saved("person", item, "Saved.")
+
+
+def _person_editor(item, form, status):
+    return render_template(
+        "content_admin/person.html", kind="person", section="people", item=item, form=form,
+        errors=error_list(form),
+    ), status  # fmt: skip
+
+
+# -- revisions -----------------------------------------------------------------------------
+
+
+@bp.get("/" + ANY_SECTION + "/<int:item_id>/revisions")
+def revision_list(section: str, item_id: int):
+    """List an item's revisions, newest first, with a form to compare two."""
+    kind = KINDS[section]
+    item = _item_or_404(kind, item_id)
+    return render_template(
+        "content_admin/revisions.html", kind=kind, section=section, item=item,
+        history=revisions.history(kind, item_id),
+    )  # fmt: skip
+
+
+@bp.get("/" + ANY_SECTION + "/<int:item_id>/revisions/compare")
+def compare(section: str, item_id: int):
+    """Show two revisions side by side: every field, then the body line by line."""
+    kind = KINDS[section]
+    item = _item_or_404(kind, item_id)
+    older = revisions.get(kind, item_id, request.args.get("a", type=int) or 0) or abort(404)
+    newer = revisions.get(kind, item_id, request.args.get("b", type=int) or 0) or abort(404)
+    if older.id > newer.id:
+        older, newer = newer, older
+    return render_template(
+        "content_admin/compare.html", kind=kind, section=section, item=item, older=older,
+        newer=newer, fields=revisions.field_changes(kind, older.snapshot, newer.snapshot),
+        body_field=revisions.label(revisions.BODY_FIELD[kind]),
+        body_diff=revisions.line_diff(
+            older.snapshot.get(revisions.BODY_FIELD[kind]) or "",
+            newer.snapshot.get(revisions.BODY_FIELD[kind]) or "",
+        ),
+    )  # fmt: skip
+
+
+@bp.route("/" + ANY_SECTION + "/<int:item_id>/revisions/<int:revision_id>", methods=["GET", "POST"])
+def restore(section: str, item_id: int, revision_id: int):
+    """Show one revision and restore it as a new revision (the status stays as it is)."""
+    kind = KINDS[section]
+    item = _item_or_404(kind, item_id)
+    revision = revisions.get(kind, item_id, revision_id) or abort(404)
+    form = ConfirmForm()
+    values = editing.restorable_values(kind, revision)
+    status = item.status if kind in editing.PUBLISHABLE else None
+    # A restore keeps the publication state, so check it with the item's own publish time.
+    checks = editing.check(kind, item, {"publish_at": item.publish_at, **values}, status)
+    if editing.slug_taken(kind, values["slug"], item_id):
+        checks.problems.append(f"Another item now uses the slug {values['slug']}.")
+    confirmed = not checks.warnings or form.confirm_warnings.data
+    if not form.validate_on_submit() or checks.problems or not confirmed:
+        return render_template(
+            "content_admin/revision.html", kind=kind, section=section, item=item,
+            revision=revision, form=form, checks=checks,
+            fields=revisions.field_changes(kind, revision.snapshot, revision.snapshot),
+            body_key=revisions.BODY_FIELD[kind],
+            body_label=revisions.label(revisions.BODY_FIELD[kind]),
+        ), 422 if request.method == "POST" else 200  # fmt: skip
+    editing.restore(kind, item, revision)
+    return _saved(kind, item, f"Restored the version of revision {revision.id}.")
+
+
+# -- redirects -----------------------------------------------------------------------------
+
+
+@bp.route("/redirects/", methods=["GET", "POST"])
+def redirects_index():
+    """List every redirect and add one by hand."""
+    form = RedirectForm()
+    if form.validate_on_submit():
+        try:
+            redirects.save(form.old_path.data, form.new_path.data, current_user.email)
+        except RedirectError as error:
+            form.new_path.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"Redirect added: {form.old_path.data.strip()}.")
+            return redirect(url_for("content_admin.redirects_index"), 303)
+    return render_template(
+        "content_admin/redirects.html", form=form, errors=error_list(form),
+        items=redirects.all_redirects(),
+    ), 422 if form.errors else 200  # fmt: skip
+
+
+@bp.route("/redirects/<int:redirect_id>", methods=["GET", "POST"])
+def edit_redirect(redirect_id: int):
+    """Change where a redirect points (or which path it answers)."""
+    item = db.session.get(Redirect, redirect_id) or abort(404)
+    form = RedirectForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            redirects.save(form.old_path.data, form.new_path.data, current_user.email, item)
+        except RedirectError as error:
+            form.new_path.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Redirect saved.")
+            return redirect(url_for("content_admin.redirects_index"), 303)
+    return render_template(
+        "content_admin/redirect.html", form=form, item=item, errors=error_list(form),
+        delete_form=ConfirmForm(formdata=None),
+    ), 422 if form.errors else 200  # fmt: skip
+
+
+@bp.post("/redirects/<int:redirect_id>/delete")
+def delete_redirect(redirect_id: int):
+    """Delete a redirect: its old path answers 404 again."""
+    item = db.session.get(Redirect, redirect_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    old_path = item.old_path
+    redirects.delete(item)
+    db.session.commit()
+    flash(f"Redirect from {old_path} deleted.")
+    return redirect(url_for("content_admin.redirects_index"), 303)
+
+
+# -- images --------------------------------------------------------------------------------
+
+
+@bp.route("/images/", methods=["GET", "POST"])
+def images_index():
+    """List the uploaded images and upload a new one (alternative text required)."""
+    form = ImageForm()
+    if not form.validate_on_submit():
+        return _images_page(form, 422 if form.is_submitted() else 200)
+    data = form.file.data.read(images.MAX_BYTES + 1)
+    try:
+        image = images.save_upload(data, form.file.data.filename, form.alt.data, current_user.email)
+    except images.ImageError as error:
+        form.file.errors = [str(error)]
+        return _images_page(form, 422)
+    db.session.commit()
+    flash(f"Uploaded. Put it in an article with: {images.markdown_snippet(image)}")
+    return redirect(url_for("content_admin.images_index"), 303)
+
+
+def _images_page(form, status):
+    return render_template(
+        "content_admin/images.html", form=form, errors=error_list(form),
+        items=images.all_images(), snippet=images.markdown_snippet, file_name=images.file_name,
+        max_megabytes=images.MAX_BYTES // (1024 * 1024),
+    ), status  # fmt: skip
+
+
+@bp.route("/images/<int:image_id>", methods=["GET", "POST"])
+def edit_image(image_id: int):
+    """Change an image's alternative text, or delete the image."""
+    item = db.session.get(Image, image_id) or abort(404)
+    form = ImageAltForm(obj=item)
+    if form.validate_on_submit():
+        item.alt = form.alt.data.strip()
+        record("image_edit", "image", item.id, detail=item.name)
+        db.session.commit()
+        flash("Alternative text saved.")
+        return redirect(url_for("content_admin.images_index"), 303)
+    return render_template(
+        "content_admin/image.html", form=form, item=item, errors=error_list(form),
+        delete_form=ConfirmForm(formdata=None), snippet=images.markdown_snippet(item),
+        file_name=images.file_name,
+    ), 422 if form.errors else 200  # fmt: skip
+
+
+@bp.post("/images/<int:image_id>/delete")
+def delete_image(image_id: int):
+    """Delete an image and its files."""
+    item = db.session.get(Image, image_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    images.delete(item)
+    db.session.commit()
+    flash("Image deleted.")
+    return redirect(url_for("content_admin.images_index"), 303)

@@ -1,0 +1,252 @@
+"""Saving content: publishing rules, defaults, moved URLs, revisions and the audit trail.
+
+Every function here flushes and leaves the commit to the view or command that called it.
+"""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import has_request_context, url_for
+from flask_login import current_user
+
+from clinic.audit.services import record
+from clinic.content import redirects, review, revisions
+from clinic.content.hours import UK
+from clinic.content.models import Closure, OpeningHours, Revision
+from clinic.content.seed import one_year_after
+from clinic.dbtypes import utcnow
+from clinic.extensions import db
+
+MODELS = revisions.MODELS
+PUBLISHABLE = ("article", "page")
+TARGET_STATUS = {
+    "draft": "draft",
+    "publish": "published",
+    "schedule": "scheduled",
+    "unpublish": "unpublished",
+}
+AUDIT_ACTION = {
+    "save": "content_edit",
+    "draft": "content_edit",
+    "publish": "content_publish",
+    "schedule": "content_schedule",
+    "unpublish": "content_unpublish",
+}
+LIVE = ("published", "scheduled")
+
+
+@dataclass
+class Check:
+    """What stops a save (problems) and what an editor must confirm first (warnings)."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def target_status(kind: str, item, action: str) -> str | None:
+    """Return the status a save leaves: the button's, else the item's own (new: draft)."""
+    if kind not in PUBLISHABLE:
+        return None
+    return TARGET_STATUS.get(action) or item.status or "draft"
+
+
+def check(kind: str, item, values: dict, status: str | None) -> Check:
+    """Apply the publishing rules to validated form values before anything is saved."""
+    result = Check()
+    if status not in LIVE:
+        return result
+    if review.needs_review(kind, item):
+        if not values.get("reviewer_id"):
+            result.problems.append("Choose the medical reviewer before publishing.")
+        if not values.get("last_reviewed"):
+            result.problems.append("Enter the date of the medical review before publishing.")
+    if status == "scheduled":
+        publish_at = values.get("publish_at")
+        if publish_at is None:
+            result.problems.append("Enter the date and time to publish.")
+        elif publish_at <= utcnow():
+            result.problems.append("Choose a publishing time in the future, or publish now.")
+    result.warnings = review.medicine_warnings(
+        values.get("title", ""), values.get("seo_title", ""), values.get("body", "")
+    )
+    return result
+
+
+def slug_taken(kind: str, slug: str, item_id: int | None) -> bool:
+    model = MODELS[kind]
+    query = sa.select(model.id).where(model.slug == slug, model.id != (item_id or 0))
+    return db.session.scalar(query) is not None
+
+
+def apply(kind: str, item, values: dict, status: str | None) -> None:
+    """Set form values on `item`, with the defaults publishing brings (used by preview too)."""
+    old_status = item.status if kind in PUBLISHABLE else None
+    old_reviewed = getattr(item, "last_reviewed", None)
+    old_due = getattr(item, "next_review_due", None)
+    for name, value in values.items():
+        if name == "hours":
+            item.hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in value]
+        elif name == "closures":
+            item.closures = [Closure(starts_on=s, ends_on=e, reason=r) for s, e, r in value]
+        else:
+            setattr(item, name, value)
+    if kind in PUBLISHABLE:
+        _set_status(item, status, old_status)
+        _default_review_due(item, old_reviewed, old_due)
+
+
+def _set_status(item, status: str, old_status: str | None) -> None:
+    item.status = status
+    if status == "published":
+        item.publish_at = None
+        item.published_on = item.published_on or utcnow().astimezone(UK).date()
+    elif status == "scheduled" and item.publish_at is not None:
+        if item.published_on is None or old_status in (None, "draft", "scheduled"):
+            item.published_on = item.publish_at.astimezone(UK).date()
+
+
+def _default_review_due(item, old_reviewed, old_due) -> None:
+    """Next review: 12 months after the last, unless an editor chose another date."""
+    if item.last_reviewed is None:
+        return
+    was_default = old_reviewed is not None and old_due == one_year_after(old_reviewed)
+    reviewed_again = item.last_reviewed != old_reviewed and item.next_review_due == old_due
+    if item.next_review_due is None or (was_default and reviewed_again):
+        item.next_review_due = one_year_after(item.last_reviewed)
+
+
+def is_public(kind: str, item) -> bool:
+    return item.is_visible if kind in PUBLISHABLE else True
+
+
+def public_path(kind: str, item) -> str | None:
+    """Return the item's public URL path, or None when it has none (call within a request)."""
+    if kind == "article":
+        return url_for("content.article", slug=item.slug)
+    if kind == "clinic":
+        return url_for("content.clinic", slug=item.slug)
+    if kind == "person":
+        return url_for("content.author", slug=item.slug)
+    if item.kind == "treatment":
+        return url_for("content.treatment", slug=item.slug)
+    fixed = {("legal", "privacy"): "content.privacy", ("about", "about"): "content.about"}
+    endpoint = fixed.get((item.kind, item.slug))
+    return url_for(endpoint) if endpoint else None
+
+
+def save(kind: str, item, values: dict, action: str = "save", note: str = "", audit=None):
+    """Save an item from checked values: status, moved URL, a revision and an audit entry."""
+    is_new = item.id is None
+    old_path = None if is_new or not is_public(kind, item) else public_path(kind, item)
+    apply(kind, item, values, target_status(kind, item, action))
+    if is_new:
+        db.session.add(item)
+    db.session.flush()
+    _keep_urls_working(kind, item, old_path)
+    revision = revisions.record(kind, item, note or _note(kind, item, action, is_new))
+    audit_action = audit or ("content_create" if is_new else AUDIT_ACTION[action])
+    record(audit_action, kind, item.id, detail=f"{item.slug}; revision {revision.id}")
+    return revision
+
+
+def _note(kind: str, item, action: str, is_new: bool) -> str:
+    if is_new:
+        return "Created"
+    if kind in PUBLISHABLE and action != "save":
+        return {"published": "Published", "scheduled": "Scheduled"}.get(item.status, "Saved")
+    return "Saved"
+
+
+def _keep_urls_working(kind: str, item, old_path: str | None) -> None:
+    """A public URL that moved answers 301 from then on; a path taken back loses its redirect."""
+    if not is_public(kind, item):
+        return
+    new_path = public_path(kind, item)
+    if new_path is None:
+        return
+    if old_path and old_path != new_path:
+        redirects.moved(old_path, new_path, _user_email())
+    else:
+        redirects.release(new_path)
+
+
+def _user_email() -> str:
+    signed_in = has_request_context() and current_user.is_authenticated
+    return current_user.email if signed_in else "system"
+
+
+def restorable_values(kind: str, revision: Revision) -> dict:
+    """Return a revision's content, leaving out its publication state (status, dates)."""
+    values = revisions.decode(kind, revision.snapshot)
+    for name in revisions.PUBLISHING:
+        values.pop(name, None)
+    return values
+
+
+def restore(kind: str, item, revision: Revision) -> Revision:
+    """Bring back an old version's content as a new revision; the status stays as it is."""
+    values = restorable_values(kind, revision)
+    return save(
+        kind, item, values, "save", note=f"Restored revision {revision.id}",
+        audit="content_restore",
+    )  # fmt: skip
+
+
+def delete(kind: str, item) -> None:
+    """Delete a draft or unpublished item (public content must be unpublished first)."""
+    if kind not in PUBLISHABLE or item.status in LIVE:
+        raise ValueError("only drafts and unpublished articles or pages can be deleted")
+    record("content_delete", kind, item.id, detail=item.slug)
+    db.session.delete(item)
+    db.session.flush()
+
+
+def build_preview(kind: str, item, values: dict):
+    """Return an unsaved copy of `item` with the form's values, as it would look published."""
+    model = MODELS[kind]
+    copy = model()
+    if item is not None and item.id is not None:
+        for name in revisions.FIELDS[kind]:
+            setattr(copy, name, getattr(item, name))
+        copy.id, copy.created_at = item.id, item.created_at
+        if kind == "page":
+            copy.kind = item.kind
+    elif kind == "page":
+        copy.kind = "treatment"
+    status = (
+        "scheduled" if values.get("publish_at") and item and item.status == "scheduled" else None
+    )
+    apply(kind, copy, values, status or "published")
+    copy.updated_at = utcnow()
+    # The real page shows author and reviewer through these relationships.
+    copy.author = db.session.get(MODELS["person"], copy.author_id) if copy.author_id else None
+    copy.reviewer = db.session.get(MODELS["person"], copy.reviewer_id) if copy.reviewer_id else None
+    return copy
+
+
+def listing(query: str = "") -> dict[str, list]:
+    """Return every article, page, clinic and person (matching `query`), for the editor's list."""
+    found = {}
+    for kind, model in MODELS.items():
+        text_column = model.name if kind in ("clinic", "person") else model.title
+        statement = sa.select(model).order_by(text_column)
+        if query:
+            pattern = f"%{query.lower()}%"
+            statement = statement.where(
+                sa.or_(sa.func.lower(text_column).like(pattern), model.slug.like(pattern))
+            )
+        found[kind] = list(db.session.scalars(statement))
+    return found
+
+
+def latest_revisions(kind: str, ids: list[int]) -> dict[int, Revision]:
+    """Return the newest revision of each item, for "last edited by" in the list."""
+    if not ids:
+        return {}
+    newest = (
+        sa.select(sa.func.max(Revision.id))
+        .where(Revision.content_type == kind, Revision.content_id.in_(ids))
+        .group_by(Revision.content_id)
+    )
+    rows = db.session.scalars(sa.select(Revision).where(Revision.id.in_(newest)))
+    return {r.content_id: r for r in rows}

@@ -1,0 +1,116 @@
+"""Permanent redirects for URLs that moved: always one hop to the end, never a loop.
+
+The public site looks a path up only when it would otherwise answer 404, so redirects
+cost nothing on the pages that exist.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from clinic.audit.services import record
+from clinic.content.models import Redirect
+from clinic.extensions import db
+
+MAX_PATH = 300
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s\\]*$")
+
+
+class RedirectError(ValueError):
+    """A redirect that would leave the site, loop, or clash with another one."""
+
+
+def clean_path(value: str | None) -> str:
+    """Return `value` as a local path ("/articles/x"), or raise: never another site, never "//"."""
+    value = (value or "").strip()
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not _LOCAL_PATH.match(value):
+        raise RedirectError(
+            f"{value or 'An empty path'} is not a path on this site (start with /)."
+        )
+    if len(value) > MAX_PATH:
+        raise RedirectError(f"A path may have at most {MAX_PATH} characters.")
+    return value
+
+
+def by_old_path(path: str) -> Redirect | None:
+    return db.session.scalar(sa.select(Redirect).where(Redirect.old_path == path))
+
+
+def target_for(path: str) -> str | None:
+    """Return where a moved path now lives, or None (one indexed lookup)."""
+    return db.session.scalar(sa.select(Redirect.new_path).where(Redirect.old_path == path))
+
+
+def end_of_chain(path: str, source: str, ignore_id: int | None = None) -> str:
+    """Follow redirects from `path` to the end; raise if the chain comes back to `source`."""
+    seen = {source}
+    current = path
+    while True:
+        if current in seen:
+            raise RedirectError(f"{path} leads back to {source}: that would be a redirect loop.")
+        seen.add(current)
+        step = by_old_path(current)
+        if step is None or step.id == ignore_id:
+            return current
+        current = step.new_path
+
+
+def save(
+    old_path: str, new_path: str, user_email: str = "", redirect: Redirect | None = None
+) -> Redirect:
+    """Create or change a redirect, pointing it (and any chain ending at it) at the final URL."""
+    old_path, new_path = clean_path(old_path), clean_path(new_path)
+    if old_path == new_path:
+        raise RedirectError("A redirect cannot point at its own path.")
+    ignore_id = redirect.id if redirect else None
+    end = end_of_chain(new_path, old_path, ignore_id)
+    clash = by_old_path(old_path)
+    if clash is not None and clash is not redirect:
+        if redirect is not None:
+            raise RedirectError(f"There is already a redirect from {old_path}.")
+        redirect = clash  # a path moved again: repoint the redirect it already had
+    is_new = redirect is None
+    if is_new:
+        redirect = Redirect(old_path=old_path, created_by=user_email)
+        db.session.add(redirect)
+    redirect.old_path, redirect.new_path = old_path, end
+    _collapse_chains_into(old_path, end)
+    db.session.flush()
+    action = "redirect_create" if is_new else "redirect_edit"
+    record(action, "redirect", redirect.id, detail=f"{old_path} -> {end}")
+    return redirect
+
+
+def _collapse_chains_into(path: str, end: str) -> None:
+    """A→B then B→C: make A point straight at C, so every visitor needs one hop."""
+    query = sa.select(Redirect).where(Redirect.new_path == path)
+    for earlier in db.session.scalars(query):
+        earlier.new_path = end
+        record("redirect_edit", "redirect", earlier.id, detail=f"{earlier.old_path} -> {end}")
+
+
+def release(path: str) -> None:
+    """Drop the redirect from a path that now has content of its own (a slug changed back)."""
+    existing = by_old_path(path)
+    if existing is not None:
+        record("redirect_delete", "redirect", existing.id, detail=f"{path}: has content again")
+        db.session.delete(existing)
+        db.session.flush()
+
+
+def moved(old_path: str, new_path: str, user_email: str = "") -> Redirect:
+    """Record that public content moved from `old_path` to `new_path`."""
+    release(new_path)
+    return save(old_path, new_path, user_email)
+
+
+def delete(redirect: Redirect) -> None:
+    record("redirect_delete", "redirect", redirect.id, detail=redirect.old_path)
+    db.session.delete(redirect)
+    db.session.flush()
+
+
+def all_redirects() -> list[Redirect]:
+    return list(db.session.scalars(sa.select(Redirect).order_by(Redirect.old_path)))

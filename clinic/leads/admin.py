@@ -1,0 +1,210 @@
+"""Staff pages for leads: the pipeline list, one lead's record, exports and erasure.
+
+Every page that shows a person's data is audited, in the same transaction as any change.
+"""
+
+from datetime import datetime
+
+import phonenumbers
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.accounts.roles import no_store, require_roles, roles_required
+from clinic.audit.services import record
+from clinic.booking.slots import UK
+from clinic.dbtypes import utcnow
+from clinic.extensions import db
+from clinic.leads import exports, forms, privacy, queries
+from clinic.leads.models import Lead
+from clinic.leads.services import record_event
+
+# The prefix is /admin, not /admin/leads, so that the CSV can live at /admin/leads.csv.
+bp = Blueprint("leads_admin", __name__, url_prefix="/admin")
+bp.before_request(require_roles("staff"))
+bp.after_request(no_store)
+
+
+def uk_short(value: datetime | None) -> str:
+    """Show a time briefly, in UK time: Tue 24 Nov 2026, 09:15."""
+    if value is None:
+        return ""
+    local = value.astimezone(UK)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def machine_time(value: datetime) -> str:
+    """Return a <time datetime> value: valid HTML wants at most milliseconds."""
+    return value.astimezone(UK).isoformat(timespec="seconds")
+
+
+def phone_display(value: str | None) -> str:
+    """Show a stored E.164 number grouped for reading: +44 7911 123456."""
+    try:
+        number = phonenumbers.parse(value or "")
+    except phonenumbers.NumberParseException:
+        return value or ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@bp.context_processor
+def helpers() -> dict:
+    """Give the leads templates their formatting helpers and the status labels."""
+    return {
+        "uk_short": uk_short, "machine_time": machine_time, "phone_display": phone_display,
+        "status_labels": queries.STATUS_LABELS,
+    }  # fmt: skip
+
+
+def _filter_from_request() -> tuple[queries.LeadFilter, list[str]]:
+    slugs = {slug for slug, _name in queries.clinic_choices()}
+    return queries.parse_filter(request.args, slugs)
+
+
+@bp.get("/leads")
+def index():
+    """List leads, filtered, searched, sorted and paged, with a count for each status."""
+    lead_filter, problems = _filter_from_request()
+    results = queries.page_of_leads(lead_filter)
+    record("leads_listed", "lead", None, lead_filter.describe())
+    page = render_template(
+        "leads/index.html", filter=lead_filter, problems=problems, results=results,
+        counts=queries.status_counts(lead_filter), choices=queries.filter_choices(lead_filter),
+        sorts=queries.SORTS, page_numbers=queries.page_numbers(results.page, results.pages),
+    )  # fmt: skip
+    # Render first: committing expires the loaded rows, and reloading them costs a query each.
+    db.session.commit()
+    return page
+
+
+@bp.get("/leads.csv")
+def export_csv():
+    """Download every lead that matches the current filter, search and sort, as CSV."""
+    lead_filter, _problems = _filter_from_request()
+    rows = queries.all_leads(lead_filter)
+    body = exports.leads_csv(rows)
+    record("leads_exported", "lead", None, f"{lead_filter.describe()} rows={len(rows)}")
+    db.session.commit()
+    name = f"leads-{utcnow().astimezone(UK):%Y-%m-%d}.csv"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, mimetype="text/csv", headers=headers)
+
+
+@bp.get("/leads/<int:lead_id>")
+def detail(lead_id: int):
+    """Show one lead: contact, calls, attribution, consent, pipeline and timeline."""
+    return _render_detail(db.get_or_404(Lead, lead_id))
+
+
+@bp.post("/leads/<int:lead_id>/status")
+def change_status(lead_id: int):
+    """Move the lead along the pipeline and give it an owner."""
+    lead = db.get_or_404(Lead, lead_id)
+    if lead.erased_at:
+        return _refuse_erased(lead)
+    form = forms.StatusForm()
+    form.set_owners(queries.owner_choices(lead))
+    if not form.validate():
+        return _render_detail(lead, 422, status_form=form)
+    change = set_pipeline(lead, form.status.data, form.owner_id, actor=current_user.email)
+    if not change:
+        flash("Nothing changed.")
+        return _back_to(lead, "pipeline")
+    record("lead_changed", "lead", lead.id, change)
+    db.session.commit()
+    flash("Status and owner saved.")
+    return _back_to(lead, "pipeline")
+
+
+@bp.post("/leads/<int:lead_id>/notes")
+def add_note(lead_id: int):
+    """Add a note to the lead's timeline."""
+    lead = db.get_or_404(Lead, lead_id)
+    if lead.erased_at:
+        return _refuse_erased(lead)
+    form = forms.NoteForm()
+    if not form.validate():
+        return _render_detail(lead, 422, note_form=form)
+    record_event(lead, "note", form.note.data, actor=current_user.email)
+    record("lead_changed", "lead", lead.id, f"note added ({len(form.note.data)} characters)")
+    db.session.commit()
+    flash("Note added.")
+    return _back_to(lead, "timeline")
+
+
+@bp.get("/leads/<int:lead_id>/export.json")
+def export_json(lead_id: int):
+    """Download everything stored about this person, for a subject access request."""
+    lead = db.get_or_404(Lead, lead_id)
+    body = exports.subject_access_json(
+        lead, queries.bookings_of(lead.id), queries.outbox_of(lead.id)
+    )
+    record("lead_exported", "lead", lead.id, "subject access export (JSON)")
+    db.session.commit()
+    headers = {"Content-Disposition": f'attachment; filename="lead-{lead_id}.json"'}
+    return Response(body, mimetype="application/json", headers=headers)
+
+
+@bp.post("/leads/<int:lead_id>/erase")
+@roles_required("admin")
+def erase(lead_id: int):
+    """Erase the person's details for good, keeping the counts (admins only)."""
+    lead = db.get_or_404(Lead, lead_id)
+    form = forms.EraseForm()
+    if not form.validate():
+        return _render_detail(lead, 422, erase_form=form)
+    if lead.erased_at:
+        flash("This lead was already erased.")
+        return _back_to(lead)
+    summary = privacy.erase_lead(lead)
+    record("lead_erased", "lead", lead.id, summary)
+    db.session.commit()
+    flash(f"Lead #{lead.id} is erased: the person's details are gone, the counts remain.")
+    return _back_to(lead)
+
+
+def _render_detail(lead: Lead, status: int = 200, **bound_forms):
+    """Render a lead's page (a form that failed keeps its input and errors); audit the view."""
+    status_form = bound_forms.get("status_form") or forms.StatusForm(
+        formdata=None, data={"status": lead.status, "owner": str(lead.owner_id or "")}
+    )
+    status_form.set_owners(queries.owner_choices(lead))
+    failed = next(iter(bound_forms.values()), None)
+    record("lead_viewed", "lead", lead.id)
+    page = render_template(
+        "leads/detail.html", lead=lead, bookings=queries.bookings_of(lead.id),
+        timeline=queries.timeline(lead),
+        owner_email=queries.owner_emails({lead.owner_id}).get(lead.owner_id),
+        status_form=status_form, failed_form=failed,
+        note_form=bound_forms.get("note_form") or forms.NoteForm(formdata=None),
+        erase_form=bound_forms.get("erase_form") or forms.EraseForm(formdata=None),
+    )  # fmt: skip
+    db.session.commit()
+    return page, status
+
+
+def _back_to(lead: Lead, section: str | None = None):
+    return redirect(url_for(".detail", lead_id=lead.id, _anchor=section), 303)
+
+
+def _refuse_erased(lead: Lead):
+    flash("This lead is erased: its record can no longer change.")
+    return _back_to(lead)
+
+
+def set_pipeline(lead: Lead, status: str, owner_id: int | None, actor: str) -> str:
+    """Set status and owner, add a timeline entry; return what changed (ids only), or ""."""
+    changes, audit = [], []
+    if status != lead.status:
+        labels = queries.STATUS_LABELS
+        changes.append(f"Status: {labels[lead.status]} → {labels[status]}")
+        audit.append(f"status {lead.status}→{status}")
+    if owner_id != lead.owner_id:
+        emails = queries.owner_emails({lead.owner_id, owner_id})
+        changes.append(f"Owner: {emails.get(lead.owner_id, 'nobody')} → "
+                       f"{emails.get(owner_id, 'nobody')}")  # fmt: skip
+        audit.append(f"owner_id {lead.owner_id or 'none'}→{owner_id or 'none'}")
+    if not changes:
+        return ""
+    lead.status, lead.owner_id = status, owner_id
+    record_event(lead, "status", "; ".join(changes), actor=actor)
+    return "; ".join(audit)

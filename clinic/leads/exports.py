@@ -1,0 +1,87 @@
+"""Leads as files: a CSV of the filtered list, and one person's data as JSON (subject access)."""
+
+import csv
+import io
+import json
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from clinic.booking.models import Booking
+from clinic.booking.slots import UK
+from clinic.dbtypes import utcnow
+from clinic.leads.models import Lead
+from clinic.leads.queries import Row
+from clinic.notifications.models import OutboxMessage
+
+CSV_COLUMNS = (
+    "id", "created (UK time)", "name", "email", "phone", "status", "owner", "clinic",
+    "next call (UK time)", "source article", "utm_source", "utm_medium", "utm_campaign",
+    "utm_term", "utm_content", "landing page", "referrer", "marketing opt-in",
+)  # fmt: skip
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value) -> str:
+    """Return the cell as text, with a leading ' when a spreadsheet would read a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def uk_time(value: datetime | None) -> str:
+    return value.astimezone(UK).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def csv_row(row: Row) -> list[str]:
+    lead = row.lead
+    cells = [
+        lead.id, uk_time(lead.created_at), lead.name, lead.email, lead.phone, lead.status,
+        row.owner, "; ".join(row.clinics), uk_time(row.next_call), lead.source_article,
+        lead.utm_source, lead.utm_medium, lead.utm_campaign, lead.utm_term, lead.utm_content,
+        lead.landing_page, lead.referrer, "yes" if lead.marketing_opt_in else "no",
+    ]  # fmt: skip
+    return [neutralise(cell) for cell in cells]
+
+
+def leads_csv(rows: list[Row]) -> str:
+    """Write the rows as CSV, with a byte-order mark so that Excel reads UTF-8 names rightly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_row(row) for row in rows)
+    return "\ufeff" + buffer.getvalue()
+
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _columns(obj, skip: tuple[str, ...] = ()) -> dict:
+    """Return every stored column of a row as JSON-ready values."""
+    attributes = sa.inspect(obj).mapper.column_attrs
+    return {a.key: _plain(getattr(obj, a.key)) for a in attributes if a.key not in skip}
+
+
+def _email(message: OutboxMessage) -> dict:
+    keys = ("id", "kind", "recipients", "subject", "status", "created_at", "not_before", "sent_at")
+    return {key: _plain(getattr(message, key)) for key in keys}
+
+
+def subject_access(lead: Lead, bookings: list[Booking], messages: list[OutboxMessage]) -> dict:
+    """Return everything stored about the person behind a lead."""
+    # E-mails addressed to them; staff notifications repeat the lead's own fields.
+    to_them = [m for m in messages if lead.email and lead.email in (m.recipients or [])]
+    return {
+        "exported_at": utcnow().isoformat(),
+        "lead": _columns(lead),
+        "bookings": [{**_columns(b), "clinic": b.clinic.name} for b in bookings],
+        "events": [_columns(event, skip=("lead_id",)) for event in lead.events],
+        "emails": [_email(message) for message in to_them],
+    }
+
+
+def subject_access_json(lead: Lead, bookings: list[Booking], messages: list[OutboxMessage]) -> str:
+    return json.dumps(subject_access(lead, bookings, messages), indent=2, ensure_ascii=False)

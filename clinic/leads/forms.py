@@ -1,0 +1,63 @@
+"""Staff forms on a lead's page: pipeline status and owner, a note, erasure."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from clinic.leads.queries import STATUS_LABELS
+
+NOTE_LENGTH = 5000
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class StatusForm(FlaskForm):
+    """Status and owner; the view gives `set_owners` the users who may own this lead."""
+
+    # Our own messages, not WTForms' "Not a valid choice".
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()],
+        validate_choice=False,
+    )
+    owner = SelectField("Owner", choices=[SelectChoice("", "Nobody")], validate_choice=False)
+
+    def set_owners(self, choices: list[tuple[str, str]]) -> None:
+        self.owner.choices = [SelectChoice(value, label) for value, label in choices]
+
+    def validate_status(self, field) -> None:
+        if field.data not in STATUS_LABELS:
+            raise ValidationError("Choose a status from the list.")
+
+    def validate_owner(self, field) -> None:
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Choose an owner from the list.")
+
+    @property
+    def owner_id(self) -> int | None:
+        return int(self.owner.data) if self.owner.data else None
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(
+        "Add a note",
+        filters=[_strip],
+        validators=[
+            # Checked after stripping: a note of spaces is no note.
+            DataRequired("Write the note before saving it."),
+            Length(
+                max=NOTE_LENGTH, message=f"Keep the note to {NOTE_LENGTH:,} characters or fewer."
+            ),
+        ],
+    )
+
+
+class EraseForm(FlaskForm):
+    confirm = BooleanField(
+        "I understand that this removes the person's name, e-mail, phone, messages and notes "
+        "for good.",
+        validators=[DataRequired("Tick the box to confirm the erasure.")],
+    )

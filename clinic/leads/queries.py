@@ -1,0 +1,439 @@
+"""Reading leads for staff: filters, search, sort, pages, counts, owners and the timeline."""
+
+import math
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+
+import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from clinic.accounts.models import User
+from clinic.booking.models import CALL_LENGTH, Booking
+from clinic.booking.slots import UK
+from clinic.content.models import Clinic
+from clinic.dbtypes import utcnow
+from clinic.extensions import db
+from clinic.leads.models import LEAD_STATUSES, Lead
+from clinic.notifications.models import OutboxMessage
+
+STATUS_LABELS = {
+    "new": "New",
+    "contacted": "Contacted",
+    "qualified": "Qualified",
+    "treatment_booked": "Treatment booked",
+    "not_suitable": "Not suitable",
+    "lost": "Lost",
+}
+SORTS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "name": "Name, A to Z",
+    "status": "Status, in pipeline order",
+    "next_call": "Next call, soonest first",
+}
+PER_PAGE = 25
+MAX_PAGE = 10**9
+OWNER_ROLES = ("staff", "admin")
+MAX_TEXT = 200
+# Leads exist only from this century; the bounds keep date arithmetic away from overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+LIKE_ESCAPE = "\\"
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """What staff asked the list for; every value already checked."""
+
+    status: str | None = None
+    clinic: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    source_article: str | None = None
+    utm_source: str | None = None
+    q: str = ""
+    sort: str = "newest"
+    page: int = 1
+
+    def to_args(self, **changes) -> dict[str, str]:
+        """Return the query-string arguments for this filter, with `changes` applied."""
+        chosen = replace(self, **changes)
+        args = {
+            "q": chosen.q,
+            "status": chosen.status,
+            "clinic": chosen.clinic,
+            "from": chosen.created_from.isoformat() if chosen.created_from else None,
+            "to": chosen.created_to.isoformat() if chosen.created_to else None,
+            "article": chosen.source_article,
+            "utm_source": chosen.utm_source,
+            "sort": None if chosen.sort == "newest" else chosen.sort,
+            "page": str(chosen.page) if chosen.page and chosen.page > 1 else None,
+        }
+        return {key: value for key, value in args.items() if value}
+
+    def describe(self) -> str:
+        """Describe the filter for the audit trail: the search words are personal, so not them."""
+        args = self.to_args(q="", page=1)
+        parts = [f"{key}={value}" for key, value in args.items()]
+        if self.q:
+            parts.append("search=yes")
+        return " ".join(parts) or "all"
+
+
+def parse_filter(
+    args: Mapping[str, str], clinic_slugs: Collection[str]
+) -> tuple[LeadFilter, list[str]]:
+    """Read the list's query string; return the filter and a message for each value ignored."""
+    problems: list[str] = []
+    status = _text(args, "status") or None
+    if status and status not in LEAD_STATUSES:
+        problems.append(f"There is no status “{status}”: showing every status.")
+        status = None
+    clinic = _text(args, "clinic") or None
+    if clinic and clinic not in clinic_slugs:
+        problems.append(f"There is no clinic “{clinic}”: showing every clinic.")
+        clinic = None
+    created_from = _date(args, "from", "Created from", problems)
+    created_to = _date(args, "to", "Created to", problems)
+    if created_from and created_to and created_from > created_to:
+        problems.append("“Created from” is after “Created to”: the dates were swapped.")
+        created_from, created_to = created_to, created_from
+    sort = _text(args, "sort") or "newest"
+    if sort not in SORTS:
+        sort = "newest"
+    lead_filter = LeadFilter(
+        status=status, clinic=clinic, created_from=created_from, created_to=created_to,
+        source_article=_text(args, "article") or None, utm_source=_text(args, "utm_source") or None,
+        q=_text(args, "q"), sort=sort, page=_page(args.get("page")),
+    )  # fmt: skip
+    return lead_filter, problems
+
+
+def _text(args: Mapping[str, str], name: str) -> str:
+    """Return one value, trimmed, without control characters (PostgreSQL refuses NUL)."""
+    value = "".join(ch for ch in (args.get(name) or "") if ch.isprintable() or ch.isspace())
+    return " ".join(value.split())[:MAX_TEXT]
+
+
+def _date(args: Mapping[str, str], name: str, label: str, problems: list[str]) -> date | None:
+    raw = _text(args, name)
+    if not raw:
+        return None
+    for pattern in DATE_FORMATS:
+        try:
+            value = datetime.strptime(raw, pattern).date()
+        except ValueError:
+            continue
+        if FIRST_YEAR <= value.year <= LAST_YEAR:
+            return value
+    problems.append(f"“{label}” must be a date like 31/01/2026: “{raw}” was ignored.")
+    return None
+
+
+def _page(raw: str | None) -> int:
+    """Return a page number of at least 1: junk means the first page, a huge one the last."""
+    raw = (raw or "").strip()
+    if not re.fullmatch(r"[0-9]+", raw):
+        return 1
+    return MAX_PAGE if len(raw) > 9 else min(max(int(raw), 1), MAX_PAGE)
+
+
+def uk_midnight(day: date) -> datetime:
+    """Return the start of a UK calendar day as an aware datetime."""
+    return datetime.combine(day, time(0), tzinfo=UK)
+
+
+def _like(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _phone_terms(q: str) -> set[str]:
+    """Return forms of a typed phone number as stored (E.164), e.g. 07911 123456 -> 7911123456."""
+    if not re.fullmatch(r"[0-9\s+().-]{4,}", q):
+        return set()
+    terms = {re.sub(r"[^0-9]", "", q).lstrip("0")}
+    try:
+        number = phonenumbers.parse(q, "GB")
+    except phonenumbers.NumberParseException:
+        return {term for term in terms if len(term) >= 3}
+    terms.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return {term for term in terms if len(term) >= 3}
+
+
+def _search(q: str):
+    pattern = _like(q)
+    matches = [column.ilike(pattern, escape=LIKE_ESCAPE) for column in (Lead.name, Lead.email)]
+    for term in {q, *_phone_terms(q)}:
+        matches.append(Lead.phone.ilike(_like(term), escape=LIKE_ESCAPE))
+    return sa.or_(*matches)
+
+
+def conditions(lead_filter: LeadFilter, with_status: bool = True) -> list:
+    """Return the WHERE clauses for a filter (without its status, for the pipeline counts)."""
+    where = []
+    if with_status and lead_filter.status:
+        where.append(Lead.status == lead_filter.status)
+    if lead_filter.clinic:
+        at_clinic = (
+            sa.select(Booking.lead_id)
+            .join(Clinic, Booking.clinic_id == Clinic.id)
+            .where(Clinic.slug == lead_filter.clinic)
+        )
+        where.append(Lead.id.in_(at_clinic))
+    if lead_filter.created_from:
+        where.append(Lead.created_at >= uk_midnight(lead_filter.created_from))
+    if lead_filter.created_to:
+        where.append(Lead.created_at < uk_midnight(lead_filter.created_to + timedelta(days=1)))
+    if lead_filter.source_article:
+        where.append(Lead.source_article == lead_filter.source_article)
+    if lead_filter.utm_source:
+        where.append(Lead.utm_source == lead_filter.utm_source)
+    if lead_filter.q:
+        where.append(_search(lead_filter.q))
+    return where
+
+
+def _next_call(now: datetime):
+    """The start of the lead's next confirmed call (one in progress counts), or NULL."""
+    return (
+        sa.select(sa.func.min(Booking.starts_at))
+        .where(
+            Booking.lead_id == Lead.id,
+            Booking.status == "confirmed",
+            Booking.starts_at >= now - CALL_LENGTH,
+        )
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+
+
+def _order(sort: str, next_call) -> tuple:
+    newest = (Lead.created_at.desc(), Lead.id.desc())
+    if sort == "oldest":
+        return Lead.created_at.asc(), Lead.id.asc()
+    if sort == "name":  # erased leads (no name) last
+        return sa.case((Lead.name.is_(None), 1), else_=0), sa.func.lower(Lead.name), Lead.id
+    if sort == "status":
+        rank = sa.case({status: i for i, status in enumerate(LEAD_STATUSES)}, value=Lead.status)
+        return rank, *newest
+    if sort == "next_call":  # leads with no call ahead last, newest first among them
+        return sa.case((next_call.is_(None), 1), else_=0), next_call, *newest
+    return newest
+
+
+@dataclass
+class Row:
+    """One lead as the list and the CSV show it."""
+
+    lead: Lead
+    next_call: datetime | None
+    owner: str | None = None
+    clinics: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResultPage:
+    rows: list[Row]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * PER_PAGE + 1 if self.total else 0
+
+    @property
+    def last_number(self) -> int:
+        return min(self.page * PER_PAGE, self.total)
+
+
+def _rows(lead_filter: LeadFilter, now: datetime, page: int | None) -> list[Row]:
+    next_call = _next_call(now)
+    query = (
+        sa.select(Lead, next_call.label("next_call"))
+        .where(*conditions(lead_filter))
+        .order_by(*_order(lead_filter.sort, next_call))
+    )
+    if page is not None:
+        query = query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    rows = [Row(lead, when) for lead, when in db.session.execute(query)]
+    owners = owner_emails({row.lead.owner_id for row in rows})
+    clinics = clinic_names_by_lead([row.lead.id for row in rows])
+    for row in rows:
+        row.owner = owners.get(row.lead.owner_id)
+        row.clinics = clinics.get(row.lead.id, [])
+    return rows
+
+
+def count(lead_filter: LeadFilter) -> int:
+    query = sa.select(sa.func.count()).select_from(Lead).where(*conditions(lead_filter))
+    return db.session.scalar(query)
+
+
+def page_of_leads(lead_filter: LeadFilter, now: datetime | None = None) -> ResultPage:
+    """Return one page of the filtered leads; a page past the end shows the last page."""
+    total = count(lead_filter)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(lead_filter.page, pages)
+    return ResultPage(_rows(lead_filter, now or utcnow(), page), page, pages, total)
+
+
+def all_leads(lead_filter: LeadFilter, now: datetime | None = None) -> list[Row]:
+    """Return every lead that matches, in the filter's order (for the CSV export)."""
+    return _rows(lead_filter, now or utcnow(), page=None)
+
+
+def status_counts(lead_filter: LeadFilter) -> dict[str, int]:
+    """Count leads per status under every other part of the filter."""
+    query = (
+        sa.select(Lead.status, sa.func.count())
+        .where(*conditions(lead_filter, with_status=False))
+        .group_by(Lead.status)
+    )
+    counts = dict.fromkeys(LEAD_STATUSES, 0)
+    counts.update({status: n for status, n in db.session.execute(query)})
+    return counts
+
+
+def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """Return the page links to show: first, last and a window around `page`; None is a gap."""
+    shown = {1, pages, *range(page - around, page + around + 1)}
+    numbers: list[int | None] = []
+    for number in sorted(n for n in shown if 1 <= n <= pages):
+        if numbers and number - numbers[-1] > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
+def clinic_choices() -> list[tuple[str, str]]:
+    return [(c.slug, c.name) for c in db.session.scalars(sa.select(Clinic).order_by(Clinic.name))]
+
+
+def _distinct(column, current: str | None) -> list[str]:
+    query = sa.select(column).where(column.is_not(None)).distinct().order_by(column).limit(300)
+    values = list(db.session.scalars(query))
+    return values if not current or current in values else [current, *values]
+
+
+def filter_choices(lead_filter: LeadFilter) -> dict[str, list]:
+    """Return the options for the filter form's lists."""
+    return {
+        "clinics": clinic_choices(),
+        "articles": _distinct(Lead.source_article, lead_filter.source_article),
+        "utm_sources": _distinct(Lead.utm_source, lead_filter.utm_source),
+    }
+
+
+def owner_emails(user_ids: Collection[int | None]) -> dict[int, str]:
+    ids = [i for i in user_ids if i is not None]
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).all())
+
+
+def possible_owners() -> list[User]:
+    """Return the active users who may own a lead: staff and admins."""
+    query = (
+        sa.select(User)
+        .where(User.active.is_(True), User.role.in_(OWNER_ROLES))
+        .order_by(User.email)
+    )
+    return list(db.session.scalars(query))
+
+
+def owner_choices(lead: Lead) -> list[tuple[str, str]]:
+    """Return the owner list for a lead: nobody, the possible owners, and its current owner."""
+    choices = [("", "Nobody")] + [(str(u.id), u.email) for u in possible_owners()]
+    if lead.owner_id and str(lead.owner_id) not in dict(choices):
+        current = owner_emails({lead.owner_id}).get(lead.owner_id, f"user #{lead.owner_id}")
+        choices.append((str(lead.owner_id), f"{current} (no longer active)"))
+    return choices
+
+
+def bookings_of(lead_id: int) -> list[Booking]:
+    query = (
+        sa.select(Booking)
+        .options(joinedload(Booking.clinic))
+        .where(Booking.lead_id == lead_id)
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def clinic_names_by_lead(lead_ids: list[int]) -> dict[int, list[str]]:
+    """Return the clinics each lead booked with, in the order of their calls."""
+    names: dict[int, list[str]] = {}
+    for start in range(0, len(lead_ids), 500):
+        query = (
+            sa.select(Booking.lead_id, Clinic.name)
+            .join(Clinic, Booking.clinic_id == Clinic.id)
+            .where(Booking.lead_id.in_(lead_ids[start : start + 500]))
+            .order_by(Booking.starts_at, Booking.id)
+        )
+        for lead_id, name in db.session.execute(query):
+            if name not in names.setdefault(lead_id, []):
+                names[lead_id].append(name)
+    return names
+
+
+def outbox_of(lead_id: int) -> list[OutboxMessage]:
+    query = (
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.lead_id == lead_id)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    )
+    return list(db.session.scalars(query))
+
+
+EVENT_TITLES = {
+    "booked": "Booked a call",
+    "rescheduled": "Moved the call",
+    "cancelled": "Cancelled the call",
+    "status": "Pipeline changed",
+    "note": "Note",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a lead's history: an event, or an e-mail derived from the outbox."""
+
+    at: datetime
+    kind: str
+    title: str
+    detail: str
+    actor: str
+    email_status: str | None = None
+    due: datetime | None = None
+
+
+def _email_entry(message: OutboxMessage) -> TimelineEntry:
+    to = "staff" if message.kind.endswith(".staff") else "the patient"
+    sent = message.status == "sent" and message.sent_at is not None
+    return TimelineEntry(
+        at=message.sent_at if sent else message.created_at, kind="emailed",
+        title=f"E-mail to {to}", detail=message.subject, actor="system",
+        email_status=message.status, due=message.not_before,
+    )  # fmt: skip
+
+
+def timeline(lead: Lead) -> list[TimelineEntry]:
+    """Return the lead's events and e-mails, oldest first."""
+    entries = [
+        TimelineEntry(
+            at=event.created_at,
+            kind=event.kind,
+            detail=event.detail,
+            actor=event.actor,
+            title=EVENT_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize()),
+        )  # fmt: skip
+        for event in lead.events
+    ]
+    entries += [_email_entry(message) for message in outbox_of(lead.id)]
+    # An event and the e-mails it caused share a transaction (the same second): event first.
+    return sorted(entries, key=lambda e: (e.at.replace(microsecond=0), e.kind == "emailed", e.at))

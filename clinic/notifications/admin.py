@@ -1,0 +1,90 @@
+"""Staff pages for the outbox: every e-mail with its delivery state, and a way to retry it."""
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField
+from wtforms.fields.choices import SelectChoice
+
+from clinic.accounts.roles import no_store, require_roles
+from clinic.accounts.urls import safe_next
+from clinic.audit.services import record
+from clinic.extensions import db
+from clinic.notifications import outbox
+from clinic.notifications.models import STATUSES, OutboxMessage
+
+bp = Blueprint("notifications_admin", __name__, url_prefix="/admin/emails")
+bp.before_request(require_roles("staff"))
+bp.after_request(no_store)
+
+PER_PAGE = 25
+STATUS_LABELS = {"pending": "Waiting", "sending": "Sending", "sent": "Sent", "failed": "Failed",
+                 "cancelled": "Cancelled"}  # fmt: skip
+
+
+class EmailFilter(FlaskForm):
+    """Which e-mails to list: read from the query string, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("", "Any status"),
+            *(SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES),
+        ],
+        default="",
+    )
+
+
+class RetryForm(FlaskForm):
+    next = HiddenField()
+
+
+@bp.get("")
+def index():
+    """List e-mails newest first with their delivery state, filtered by status."""
+    form = EmailFilter(request.args)
+    if not form.validate():
+        return _render_index(form, page=None), 422
+    query = sa.select(OutboxMessage).order_by(
+        OutboxMessage.created_at.desc(), OutboxMessage.id.desc()
+    )
+    if form.status.data:
+        query = query.where(OutboxMessage.status == form.status.data)
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False
+    )
+    # Recipients are personal data: record who looked, with the filter but not the addresses.
+    record("emails_viewed", detail=f"status={form.status.data or 'any'} page={page.page}")
+    db.session.commit()
+    return _render_index(form, page=page)
+
+
+def _render_index(form: EmailFilter, page) -> str:
+    return render_template(
+        "notifications_admin/index.html", form=form, page=page, status_labels=STATUS_LABELS,
+        retryable=outbox.RETRYABLE,
+    )  # fmt: skip
+
+
+@bp.post("/<int:message_id>/retry")
+def retry(message_id: int):
+    """Send a failed or waiting e-mail again now."""
+    db.get_or_404(OutboxMessage, message_id)
+    back = safe_next(RetryForm().next.data, url_for(".index"))
+    try:
+        outbox.retry(message_id)
+    except ValueError:
+        db.session.rollback()
+        return render_template(
+            "admin/problem.html", heading="We could not send that e-mail again",
+            message="Only failed or waiting e-mails can be sent again. This one is being sent "
+            "right now, or was already sent or cancelled.",
+            back_url=back, back_label="Back to the e-mail log",
+        ), 409  # fmt: skip
+    record("email_retry", "outbox_message", message_id)
+    db.session.commit()
+    flash(f"E-mail #{message_id} is queued to be sent again now.")
+    return redirect(back, 303)

@@ -1,0 +1,557 @@
+"""Staff leads pipeline: list, filters, search, sort, pages, detail, changes, exports, audit."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from clinic.audit.models import AuditEntry
+from clinic.booking.models import Booking
+from clinic.dbtypes import utcnow
+from clinic.extensions import db
+from clinic.leads import exports, queries
+from clinic.leads.models import Lead, LeadEvent
+from clinic.notifications.models import OutboxMessage
+from tests.auth_helpers import csrf_token, login, make_users
+from tests.booking_helpers import booking_data, first_free_slot
+from tests.helpers import soup
+
+ADA = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "07911 100001"}
+GRACE = {"name": "Grace Hopper", "email": "Grace@Example.org", "phone": "07911 100002"}
+# Any signed-in user may open this page: a CSRF token that depends on no other feature.
+TOKEN_PAGE = "/admin/account/password"
+ALAN = {"name": "Alan Turing", "email": "alan@example.net", "phone": "07911 100003"}
+
+
+# ---- helpers shared with test_privacy.py ----
+
+
+def prepare_users(app) -> dict[str, int]:
+    """Create a user per role, and let one test book many calls."""
+    app.config["BOOKING_RATE_LIMIT"] = "1000 per minute"
+    return make_users(app)
+
+
+def signed_in(client, role: str):
+    assert login(client, role).status_code == 303
+    return client
+
+
+@pytest.fixture
+def users(demo):
+    return prepare_users(demo)
+
+
+@pytest.fixture
+def staff(users, client):
+    """The test client, signed in as staff."""
+    return signed_in(client, "staff")
+
+
+def book(app, client, person: dict, at: str = "london", **fields) -> int:
+    """Book a call through the public form; return the lead's id."""
+    data = booking_data(client, at=at, **person, **fields)
+    response = client.post("/book", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    with app.app_context():
+        email = person["email"].lower()
+        return db.session.scalar(sa.select(Lead.id).where(Lead.email == email))
+
+
+def update(app, model, row_id: int, **values) -> None:
+    with app.app_context():
+        db.session.execute(sa.update(model).where(model.id == row_id).values(**values))
+        db.session.commit()
+
+
+def make_leads(app, count: int, prefix: str = "lead", **fields) -> list[int]:
+    """Insert `count` leads directly, one minute apart, the first the newest."""
+    newest = utcnow() - timedelta(hours=1)
+    with app.app_context():
+        leads = [
+            Lead(
+                name=f"Lead {n:03}",
+                email=f"{prefix}{n}@example.test",
+                phone=f"+4479111{n:05}",
+                created_at=newest - timedelta(minutes=n),
+                **fields,
+            )  # fmt: skip
+            for n in range(count)
+        ]
+        db.session.add_all(leads)
+        db.session.commit()
+        return [lead.id for lead in leads]
+
+
+def audits(app, action: str) -> list[AuditEntry]:
+    with app.app_context():
+        query = sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return list(db.session.scalars(query))
+
+
+def listed_names(response) -> list[str]:
+    assert response.status_code == 200
+    cells = soup(response).select("table.leads-table tbody th[scope=row] a")
+    return [cell.get_text(strip=True) for cell in cells]
+
+
+def form_token(client, lead_id: int, action: str) -> str:
+    page = soup(client.get(f"/admin/leads/{lead_id}"))
+    return page.select_one(f"form[action$='/{action}'] input[name=csrf_token]")["value"]
+
+
+def at_uk(day: str, hour: int = 12) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hour:02}:00:00").replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def three(demo, staff):
+    """Three leads from the booking form, at three clinics, created on known days."""
+    ada = book(demo, staff, ADA, "london", **{"from": "amitriptyline-for-back-pain"},
+               utm_source="google")  # fmt: skip
+    grace = book(demo, staff, GRACE, "manchester", utm_source="facebook")
+    alan = book(demo, staff, ALAN, "bedford", **{"from": "does-amitriptyline-relax-muscles"})
+    update(demo, Lead, ada, created_at=at_uk("2026-01-10"))
+    update(demo, Lead, grace, created_at=at_uk("2026-02-15"), status="contacted")
+    update(demo, Lead, alan, created_at=at_uk("2026-03-20"), status="qualified")
+    return {"ada": ada, "grace": grace, "alan": alan}
+
+
+# ---- the list ----
+
+
+def test_list_is_newest_first_with_counts_per_status(demo, staff, three):
+    response = staff.get("/admin/leads")
+    assert "no-store" in response.headers["Cache-Control"]
+    assert listed_names(response) == ["Alan Turing", "Grace Hopper", "Ada Lovelace"]
+    pipeline = soup(response).select(".pipeline a")
+    counts = {" ".join(a.get_text().split()[1:]): a.get_text().split()[0] for a in pipeline}
+    assert counts == {"All": "3", "New": "1", "Contacted": "1", "Qualified": "1",
+                      "Treatment booked": "0", "Not suitable": "0", "Lost": "0"}  # fmt: skip
+    contacted = next(a for a in pipeline if "Contacted" in a.get_text())
+    assert listed_names(staff.get(contacted["href"])) == ["Grace Hopper"]
+    assert soup(staff.get(contacted["href"])).select_one(".pipeline a[aria-current]") is not None
+
+
+def test_every_filter_has_a_label(demo, staff, three):
+    page = soup(staff.get("/admin/leads"))
+    form = page.select_one("form.filters")
+    assert form["method"] == "get"
+    for control in form.select("input, select"):
+        assert page.select_one(f"label[for={control['id']}]"), control["name"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=contacted", ["Grace Hopper"]),
+        ("clinic=manchester", ["Grace Hopper"]),
+        ("clinic=london&status=new", ["Ada Lovelace"]),
+        ("from=2026-02-01&to=2026-02-28", ["Grace Hopper"]),
+        ("from=01/03/2026", ["Alan Turing"]),
+        ("to=10/01/2026", ["Ada Lovelace"]),
+        ("article=amitriptyline-for-back-pain", ["Ada Lovelace"]),
+        ("utm_source=facebook", ["Grace Hopper"]),
+        ("q=hopper", ["Grace Hopper"]),
+        ("q=GRACE%40example", ["Grace Hopper"]),
+        ("q=07911+100003", ["Alan Turing"]),
+        ("q=%2B447911100001", ["Ada Lovelace"]),
+        ("q=100002", ["Grace Hopper"]),
+        ("q=example", ["Alan Turing", "Grace Hopper", "Ada Lovelace"]),
+        ("q=%25", []),
+        ("q=_", []),
+        ("q=a%25e", []),
+    ],
+)
+def test_filters_and_search(demo, staff, three, query, expected):
+    assert listed_names(staff.get(f"/admin/leads?{query}")) == expected
+
+
+def test_created_dates_are_uk_days(demo, staff, three):
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST).
+    update(demo, Lead, three["ada"], created_at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    assert listed_names(staff.get("/admin/leads?from=2026-07-01&to=2026-07-01")) == ["Ada Lovelace"]
+    assert listed_names(staff.get("/admin/leads?to=2026-06-30&status=new")) == []
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("oldest", ["Ada Lovelace", "Grace Hopper", "Alan Turing"]),
+        ("name", ["Ada Lovelace", "Alan Turing", "Grace Hopper"]),
+        ("status", ["Ada Lovelace", "Grace Hopper", "Alan Turing"]),
+        ("next_call", ["Alan Turing", "Grace Hopper", "Ada Lovelace"]),
+        ("newest", ["Alan Turing", "Grace Hopper", "Ada Lovelace"]),
+    ],
+)
+def test_sort(demo, staff, three, sort, expected):
+    soon = (utcnow() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    with demo.app_context():
+        bookings = {b.lead_id: b.id for b in db.session.scalars(sa.select(Booking))}
+    update(demo, Booking, bookings[three["alan"]], starts_at=soon)
+    update(demo, Booking, bookings[three["grace"]], starts_at=soon + timedelta(days=1))
+    update(demo, Booking, bookings[three["ada"]], status="cancelled")
+    assert listed_names(staff.get(f"/admin/leads?sort={sort}")) == expected
+
+
+def test_pagination(demo, staff):
+    make_leads(demo, 60)
+    first = staff.get("/admin/leads")
+    names = listed_names(first)
+    assert len(names) == 25 and names[0] == "Lead 000" and names[-1] == "Lead 024"
+    page = soup(first)
+    current = page.select_one(".pagination a[aria-current=page]")
+    assert " ".join(current.get_text().split()) == "Page 1"
+    links = {" ".join(a.get_text().split()): a["href"] for a in page.select(".pagination a")}
+    assert set(links) == {"Page 1", "Page 2", "Page 3", "Next page"}
+    third = staff.get(links["Page 3"])
+    assert listed_names(third)[0] == "Lead 050" and len(listed_names(third)) == 10
+    assert "Showing 51 to 60 of 60 leads" in " ".join(soup(third).get_text().split())
+    filtered = soup(staff.get("/admin/leads?q=Lead+0&sort=oldest"))
+    next_link = filtered.select_one(".pagination a[rel=next]")["href"]
+    assert parse_qs(urlsplit(next_link).query) == {
+        "q": ["Lead 0"], "sort": ["oldest"], "page": ["2"]
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("status=bogus", "There is no status"),
+        ("clinic=atlantis", "There is no clinic"),
+        ("from=31/02/2026", "must be a date"),
+        ("to=yesterday", "must be a date"),
+        ("from=0001-01-01", "must be a date"),
+        ("to=9999-12-31", "must be a date"),
+        ("from=2026-03-01&to=2026-01-01", "swapped"),
+        ("page=abc", None),
+        ("page=-3", None),
+        ("page=%C2%B2", None),
+        ("page=99999999999999999999999999999999", None),
+        ("sort=name;drop+table+lead", None),
+        ("q=" + "x" * 5000, None),
+        ("q=%27%22%25_", None),
+    ],
+)
+def test_bad_query_values_never_fail(demo, staff, three, query, message):
+    response = staff.get(f"/admin/leads?{query}")
+    assert response.status_code == 200
+    notice = soup(response).select_one(".notice")
+    if message:
+        assert message in notice.get_text()
+    else:
+        assert notice is None
+    assert staff.get(f"/admin/leads.csv?{query}").status_code == 200
+
+
+def test_a_nul_byte_in_the_search_is_a_clear_400(demo, staff):
+    """PostgreSQL text cannot hold NUL: the app refuses it before any query, on every route."""
+    assert staff.get("/admin/leads?q=%00%27%22").status_code == 400
+
+
+def test_a_page_past_the_end_shows_the_last_page(demo, staff):
+    make_leads(demo, 30)
+    names = listed_names(staff.get("/admin/leads?page=99999999999"))
+    assert names == [f"Lead {n:03}" for n in range(25, 30)]
+
+
+def test_listing_is_audited_without_personal_data(demo, staff, three, users):
+    staff.get("/admin/leads?q=Ada+Lovelace&status=new&clinic=london&sort=name")
+    [entry] = audits(demo, "leads_listed")
+    assert entry.user_id == users["staff"] and entry.ip_address == "127.0.0.1"
+    assert entry.detail == "status=new clinic=london sort=name search=yes"
+    assert "Ada" not in entry.detail
+
+
+def test_erased_leads_show_as_erased(demo, staff, three):
+    update(demo, Lead, three["ada"], name=None, email=None, phone=None, erased_at=utcnow())
+    assert f"Erased lead #{three['ada']}" in listed_names(staff.get("/admin/leads"))
+
+
+# ---- one lead ----
+
+
+def test_detail_shows_contact_calls_attribution_consent_and_timeline(demo, staff, users):
+    lead_id = book(
+        demo, staff, ADA, "manchester", slot=first_free_slot(staff, "manchester", days_ahead=3),
+        marketing_opt_in="y", utm_source="google",
+        utm_medium="cpc", utm_campaign="backpain", utm_term="amitriptyline", utm_content="ad-1",
+        landing_page="/articles/amitriptyline-for-back-pain?utm_source=google",
+        referrer="https://www.google.com/", **{"from": "amitriptyline-for-back-pain"},
+    )  # fmt: skip
+    with demo.app_context():
+        messages = list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
+        booking = db.session.scalar(sa.select(Booking))
+        starts = booking.starts_at
+    update(demo, OutboxMessage, messages[0].id, status="sent", sent_at=utcnow())
+    update(demo, OutboxMessage, messages[1].id, status="failed")
+    response = staff.get(f"/admin/leads/{lead_id}")
+    assert response.status_code == 200
+    assert "no-store" in response.headers["Cache-Control"]
+    page = soup(response)
+    text = " ".join(page.get_text().split())
+    assert page.h1.get_text(strip=True) == "Ada Lovelace"
+    assert page.select_one('a[href="tel:+447911100001"]')
+    assert page.select_one('a[href="mailto:ada@example.com"]')
+    local = starts.astimezone(queries.UK)
+    assert f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}" in text
+    assert "ProHealth Clinic Manchester" in text and "Confirmed" in text
+    assert "Lower back pain for two years." in text
+    for value in (
+        "amitriptyline-for-back-pain",
+        "https://www.google.com/",
+        "cpc",
+        "backpain",
+        "amitriptyline",
+        "ad-1",
+        "/articles/amitriptyline-for-back-pain?utm_source",
+    ):
+        assert value in text, value  # fmt: skip
+    assert "privacy notice" in text and "Yes, opted in" in text
+    timeline = [" ".join(li.get_text().split()) for li in page.select(".timeline li")]
+    assert timeline[0].startswith("Booked a call")
+    emails = [line for line in timeline if line.startswith("E-mail to")]
+    assert len(emails) == 3
+    assert any("sent." in line for line in emails) and any("failed" in line for line in emails)
+    assert any("waiting to be sent" in line for line in emails)
+    labels = [o.get_text() for o in page.select("select#status option")]
+    assert labels == ["New", "Contacted", "Qualified", "Treatment booked", "Not suitable", "Lost"]
+    [viewed] = audits(demo, "lead_viewed")
+    assert (viewed.user_id, viewed.target_type, viewed.target_id) == (users["staff"], "lead",
+                                                                    lead_id)  # fmt: skip
+    assert viewed.user_email == "staff@example.test" and viewed.ip_address == "127.0.0.1"
+
+
+def test_unknown_lead_is_404(demo, staff):
+    assert staff.get("/admin/leads/999").status_code == 404
+    assert staff.get("/admin/leads/999/export.json").status_code == 404
+    token = csrf_token(staff, TOKEN_PAGE)
+    assert (
+        staff.post("/admin/leads/999/notes", data={"csrf_token": token, "note": "x"}).status_code
+        == 404
+    )
+
+
+def test_owner_choices_are_active_staff_and_admins(demo, staff, users, runner):
+    runner.invoke(args=["users", "deactivate", "admin@example.test"])
+    lead_id = make_leads(demo, 1)[0]
+    options = soup(staff.get(f"/admin/leads/{lead_id}")).select("select#owner option")
+    assert [(o["value"], o.get_text()) for o in options] == [
+        ("", "Nobody"), (str(users["staff"]), "staff@example.test")
+    ]  # fmt: skip
+
+
+def test_status_owner_and_note_create_events_and_audit(demo, staff, users):
+    lead_id = book(demo, staff, ADA)
+    data = {"csrf_token": form_token(staff, lead_id, "status"), "status": "contacted",
+            "owner": str(users["staff"])}  # fmt: skip
+    response = staff.post(f"/admin/leads/{lead_id}/status", data=data)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/admin/leads/{lead_id}#pipeline"
+    note = "Called back: wants the Manchester clinic.\nTry again Friday."
+    data = {"csrf_token": form_token(staff, lead_id, "notes"), "note": f"  {note}  "}
+    response = staff.post(f"/admin/leads/{lead_id}/notes", data=data)
+    assert response.status_code == 303
+    with demo.app_context():
+        lead = db.session.get(Lead, lead_id)
+        assert (lead.status, lead.owner_id) == ("contacted", users["staff"])
+        events = [(e.kind, e.detail, e.actor) for e in lead.events]
+    assert events[1:] == [
+        ("status", "Status: New → Contacted; Owner: nobody → staff@example.test",
+         "staff@example.test"),
+        ("note", note, "staff@example.test"),
+    ]  # fmt: skip
+    changed = audits(demo, "lead_changed")
+    assert [e.detail for e in changed] == [
+        f"status new→contacted; owner_id none→{users['staff']}",
+        f"note added ({len(note)} characters)",
+    ]
+    assert all(e.target_id == lead_id and e.user_id == users["staff"] for e in changed)
+    assert all(e.ip_address == "127.0.0.1" for e in changed)
+    page = soup(staff.get(f"/admin/leads/{lead_id}"))
+    timeline = " ".join(page.select_one(".timeline").get_text().split())
+    assert "Try again Friday." in timeline and "by staff@example.test" in timeline
+    assert page.select_one("select#status option[selected]")["value"] == "contacted"
+    same = {"csrf_token": form_token(staff, lead_id, "status"), "status": "contacted",
+            "owner": str(users["staff"])}  # fmt: skip
+    staff.post(f"/admin/leads/{lead_id}/status", data=same)
+    assert len(audits(demo, "lead_changed")) == 2, "no change, no event"
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "field_id", "message"),
+    [
+        ("status", {"status": "won", "owner": ""}, "status", "Choose a status from the list."),
+        ("status", {"status": "new", "owner": "9999"}, "owner", "Choose an owner from the list."),
+        ("status", {"status": "new", "owner": "marketer"}, "owner", "Choose an owner"),
+        ("notes", {"note": ""}, "note", "Write the note before saving it."),
+        ("notes", {"note": "   \n "}, "note", "Write the note before saving it."),
+        ("notes", {"note": "x" * 5001}, "note", "5,000 characters or fewer"),
+    ],
+)
+def test_bad_input_is_422_with_the_message_next_to_the_field(
+    demo, staff, users, action, fields, field_id, message
+):
+    lead_id = make_leads(demo, 1)[0]
+    if fields.get("owner") == "marketer":
+        fields = {**fields, "owner": str(users["marketer"])}
+    data = {"csrf_token": form_token(staff, lead_id, action), **fields}
+    response = staff.post(f"/admin/leads/{lead_id}/{action}", data=data)
+    assert response.status_code == 422
+    page = soup(response)
+    assert message in page.select_one(f"#{field_id}-error").get_text()
+    assert page.select_one(f"#{field_id}")["aria-invalid"] == "true"
+    assert page.select_one(f".error-summary a[href='#{field_id}']")
+    assert page.title.get_text().startswith("Error:")
+    with demo.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LeadEvent)) == 0
+    assert audits(demo, "lead_changed") == []
+
+
+def test_forms_need_a_csrf_token(demo, staff):
+    lead_id = make_leads(demo, 1)[0]
+    response = staff.post(f"/admin/leads/{lead_id}/notes", data={"note": "hello"})
+    assert response.status_code == 400
+
+
+# ---- exports ----
+
+EVIL_NAMES = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(1)", '=HYPERLINK("http://evil")']
+
+
+def read_csv(response) -> list[dict]:
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def test_csv_respects_the_filter_and_neutralises_formulas(demo, staff, users):
+    for n, name in enumerate(EVIL_NAMES):
+        person = {"name": name, "email": f"evil{n}@example.com", "phone": f"07911 20000{n}"}
+        book(demo, staff, person, utm_source="evil")
+    book(demo, staff, GRACE, "manchester", utm_source="facebook")
+    response = staff.get("/admin/leads.csv?utm_source=evil&sort=oldest")
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="leads-')
+    assert "no-store" in response.headers["Cache-Control"]
+    rows = read_csv(response)
+    assert [row["name"] for row in rows] == ["'" + name for name in EVIL_NAMES]
+    assert all(row["phone"].startswith("'+4479112") for row in rows)
+    assert list(rows[0]) == list(exports.CSV_COLUMNS)
+    assert {row["utm_source"] for row in rows} == {"evil"}
+    assert {row["clinic"] for row in rows} == {"ProHealth Clinic London"}
+    [grace] = read_csv(staff.get("/admin/leads.csv?q=grace"))
+    assert (grace["email"], grace["status"], grace["marketing opt-in"]) == (
+        "grace@example.org", "new", "no"
+    )  # fmt: skip
+    assert grace["next call (UK time)"] and grace["created (UK time)"][:4] == "2026"
+    [exported, _grace] = audits(demo, "leads_exported")
+    assert exported.detail == "utm_source=evil sort=oldest rows=5"
+    assert exported.user_id == users["staff"] and exported.ip_address == "127.0.0.1"
+
+
+def test_csv_has_every_page(demo, staff):
+    make_leads(demo, 60)
+    rows = read_csv(staff.get("/admin/leads.csv?page=2"))
+    assert [row["name"] for row in rows] == [f"Lead {n:03}" for n in range(60)]
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"), ("+44 7911", "'+44 7911"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"), ("\rx", "'\rx"), ("plain", "plain"), ("a=b", "a=b"), (None, ""), (7, "7"),
+    ],
+)  # fmt: skip
+def test_neutralise(value, cell):
+    assert exports.neutralise(value) == cell
+
+
+def test_json_export_holds_everything_about_the_person(demo, staff, users):
+    lead_id = book(demo, staff, ADA, slot=first_free_slot(staff, days_ahead=3), utm_source="google")
+    note = {"csrf_token": form_token(staff, lead_id, "notes"), "note": "Prefers mornings."}
+    staff.post(f"/admin/leads/{lead_id}/notes", data=note)
+    response = staff.get(f"/admin/leads/{lead_id}/export.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="lead-{lead_id}.json"'
+    assert "no-store" in response.headers["Cache-Control"]
+    data = json.loads(response.get_data(as_text=True))
+    lead = data["lead"]
+    assert (lead["id"], lead["name"], lead["email"], lead["phone"]) == (
+        lead_id, "Ada Lovelace", "ada@example.com", "+447911100001"
+    )  # fmt: skip
+    assert lead["utm_source"] == "google" and "privacy notice" in lead["consent_text"]
+    [booking] = data["bookings"]
+    assert booking["clinic"] == "ProHealth Clinic London"
+    assert booking["message"] == "Lower back pain for two years."
+    assert datetime.fromisoformat(booking["starts_at"]).tzinfo is not None
+    assert [e["kind"] for e in data["events"]] == ["booked", "note"]
+    assert data["events"][1]["detail"] == "Prefers mornings."
+    assert sorted(m["subject"] for m in data["emails"]) == [
+        "Reminder: your free discovery call tomorrow", "Your free discovery call is booked"
+    ]  # fmt: skip
+    assert all(m["recipients"] == ["ada@example.com"] for m in data["emails"])
+    assert {"status", "created_at", "sent_at"} <= set(data["emails"][0])
+    [exported] = audits(demo, "lead_exported")
+    assert (exported.user_id, exported.target_id, exported.ip_address) == (
+        users["staff"], lead_id, "127.0.0.1"
+    )  # fmt: skip
+
+
+# ---- who may see leads ----
+
+GET_ROUTES = [
+    "/admin/leads",
+    "/admin/leads.csv",
+    "/admin/leads/{id}",
+    "/admin/leads/{id}/export.json",
+]
+POST_ROUTES = ["/admin/leads/{id}/status", "/admin/leads/{id}/notes", "/admin/leads/{id}/erase"]
+
+
+@pytest.mark.parametrize("route", GET_ROUTES + POST_ROUTES)
+def test_marketers_get_403_everywhere(demo, client, users, route):
+    lead_id = make_leads(demo, 1)[0]
+    login(client, "marketer")
+    path = route.format(id=lead_id)
+    if route in POST_ROUTES:
+        data = {
+            "csrf_token": csrf_token(client, TOKEN_PAGE),
+            "status": "lost",
+            "note": "x",
+            "confirm": "y",
+        }
+        response = client.post(path, data=data)
+    else:
+        response = client.get(path)
+    assert response.status_code == 403
+    assert audits(demo, "lead_viewed") == [] and audits(demo, "lead_changed") == []
+
+
+@pytest.mark.parametrize("route", GET_ROUTES)
+def test_signed_out_users_go_to_the_login_with_next(demo, client, route):
+    lead_id = make_leads(demo, 1)[0]
+    path = route.format(id=lead_id)
+    response = client.get(path)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/admin/login"
+    assert parse_qs(location.query)["next"] == [path]
+
+
+@pytest.mark.parametrize("route", POST_ROUTES)
+def test_signed_out_posts_change_nothing(demo, client, route):
+    lead_id = make_leads(demo, 1)[0]
+    token = soup(client.get("/admin/login")).select_one("input[name=csrf_token]")["value"]
+    data = {"csrf_token": token, "status": "lost", "note": "x", "confirm": "y"}
+    response = client.post(route.format(id=lead_id), data=data)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/admin/login"
+    with demo.app_context():
+        lead = db.session.get(Lead, lead_id)
+        assert (lead.status, lead.erased_at, lead.events) == ("new", None, [])
