@@ -853,3 +853,17 @@ def test_restoring_a_scheduled_article_keeps_it_scheduled(marketer, demo):
     with demo.app_context():
         article = db.session.get(Article, item_id)
         assert (article.title, article.status) == ("Gentle exercises for back pain", "scheduled")
+
+
+def test_the_outbox_worker_sends_the_weekly_reminder_without_cron(app, monkeypatch):
+    """`serve` runs the outbox worker; its pass queues the week's reminder once an hour at most."""
+    from clinic.content import scheduler
+    from clinic.notifications import outbox
+
+    _make_due_items(app)
+    monkeypatch.setattr(scheduler, "_reminders_checked_at", None)
+    with app.app_context():
+        outbox.work(once=True)
+        outbox.work(once=True)
+        kinds = list(db.session.scalars(sa.select(OutboxMessage.kind)))
+    assert kinds.count("review_reminder") == 1

@@ -6,13 +6,14 @@ flushes a watched model, which bumps the page-cache generation for every worker.
 """
 
 import logging
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Flask
 
 from clinic.audit.services import record
-from clinic.content import revisions
+from clinic.content import review, revisions
 from clinic.content.hours import UK
 from clinic.content.models import Article, Page
 from clinic.dbtypes import utcnow
@@ -46,7 +47,26 @@ def publish_due_and_commit() -> None:
         log.info("content: published on schedule: %s", ", ".join(s for _, s in published))
 
 
+_reminders_checked_at: float | None = None
+REMINDER_CHECK_SECONDS = 3600
+
+
+def review_reminders_and_commit() -> None:
+    """The worker's hourly task: queue this ISO week's reviewer e-mails (once per week each)."""
+    global _reminders_checked_at
+    now = time.monotonic()
+    if _reminders_checked_at is not None and now - _reminders_checked_at < REMINDER_CHECK_SECONDS:
+        return
+    _reminders_checked_at = now
+    counts = review.send_review_reminders()
+    db.session.commit()
+    if counts["sent"]:
+        log.info("content: weekly review reminders queued: %s", counts["sent"])
+
+
 def init_app(app: Flask) -> None:
-    """Let the outbox worker (started by `serve`) publish scheduled content on each pass."""
-    if publish_due_and_commit not in outbox.periodic_tasks:
-        outbox.periodic_tasks.append(publish_due_and_commit)
+    """Let the outbox worker (started by `serve`) publish scheduled content and remind
+    reviewers each week, without a cron job."""
+    for task in (publish_due_and_commit, review_reminders_and_commit):
+        if task not in outbox.periodic_tasks:
+            outbox.periodic_tasks.append(task)

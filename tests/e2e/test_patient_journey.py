@@ -27,7 +27,8 @@ def test_patient_books_from_an_article(
 ):
     options = dict(VARIANTS[variant])
     viewport = options.pop("viewport")
-    opened = visit(new_context, f"{live_server}/articles/{ARTICLE}", viewport, **options)
+    landing = f"/articles/{ARTICLE}?utm_source=newsletter&utm_campaign=autumn"
+    opened = visit(new_context, live_server + landing, viewport, **options)
     page = opened.page
     page.get_by_role("link", name="Book your free discovery call").last.click()
     page.wait_for_url(re.compile(r"/book\?from=" + ARTICLE))
@@ -64,6 +65,12 @@ def test_patient_books_from_an_article(
         booking = db.session.scalar(sa.select(Booking))
         assert booking.clinic.slug == "manchester"
         assert booking.source_article == ARTICLE
+        lead = booking.lead
+        if variant == "no-js":  # without JavaScript only the article that was followed is kept
+            assert (lead.source_article, lead.utm_source) == (ARTICLE, None)
+        else:  # the visit's first touch, kept in sessionStorage, came with the form
+            assert (lead.utm_source, lead.utm_campaign) == ("newsletter", "autumn")
+            assert lead.landing_page == landing
         assert booking.starts_at == datetime.fromisoformat(chosen).astimezone(UTC)
     with mail_app.test_request_context():
         assert outbox.send_due()["sent"] >= 2
