@@ -64,6 +64,13 @@ def _latency(out: str, label: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def cache_hit(url: str) -> str:
+    """Ask twice through the README's nginx config; the second answer must come from its cache."""
+    urllib.request.urlopen(url).read()
+    with urllib.request.urlopen(url) as response:
+        return response.headers.get("X-Cache-Status", "")
+
+
 def gunicorn(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:
     command = [
         sys.executable,
@@ -206,6 +213,7 @@ def main() -> int:
         wait_for(f"http://127.0.0.1:{static_port}/article.html")
         wait_for(f"http://127.0.0.1:{cache_port}{ARTICLE}")
 
+        cache_status = cache_hit(f"http://127.0.0.1:{cache_port}{ARTICLE}")
         day = booking_load.first_day(app)
         c, s = args.connections, args.seconds
         bare = wrk(f"http://127.0.0.1:{bare_port}/article", c, s)
@@ -231,6 +239,7 @@ def main() -> int:
         for process in reversed(processes):
             stop(process)
     print_report(args, bare, nginx_static, results, race, killed)
+    print(f"  the README nginx config serves the article from its cache: {cache_status}")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
