@@ -57,14 +57,19 @@ def _queue_reminder(booking) -> None:
     )  # fmt: skip
 
 
+def _tell_patient(booking, subject: str, template: str, change: str, method: str) -> None:
+    outbox.queue_template(
+        [booking.lead.email], subject, template, {**_context(booking), "change": change},
+        kind="booking.patient", lead_id=booking.lead_id, booking_id=booking.id,
+        attachments=_invite(booking, method),
+    )  # fmt: skip
+
+
 def booked(booking) -> None:
     """Tell staff and the patient about a new booking and schedule the reminder."""
     _notify_staff(booking, "booked")
-    outbox.queue_template(
-        [booking.lead.email], "Your free discovery call is booked", "booking_patient",
-        {**_context(booking), "change": "booked"}, kind="booking.patient",
-        lead_id=booking.lead_id, booking_id=booking.id, attachments=_invite(booking, "REQUEST"),
-    )  # fmt: skip
+    _tell_patient(booking, "Your free discovery call is booked", "booking_patient", "booked",
+                  "REQUEST")  # fmt: skip
     _queue_reminder(booking)
 
 
@@ -72,11 +77,8 @@ def rescheduled(booking) -> None:
     """Send the updated invitation (a new SEQUENCE) and move the reminder."""
     outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
     _notify_staff(booking, "rescheduled")
-    outbox.queue_template(
-        [booking.lead.email], "Your discovery call has moved", "booking_patient",
-        {**_context(booking), "change": "rescheduled"}, kind="booking.patient",
-        lead_id=booking.lead_id, booking_id=booking.id, attachments=_invite(booking, "REQUEST"),
-    )  # fmt: skip
+    _tell_patient(booking, "Your discovery call has moved", "booking_patient", "rescheduled",
+                  "REQUEST")  # fmt: skip
     _queue_reminder(booking)
 
 
@@ -84,8 +86,5 @@ def cancelled(booking) -> None:
     """Withdraw the invitation and the reminder, and tell staff."""
     outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
     _notify_staff(booking, "cancelled")
-    outbox.queue_template(
-        [booking.lead.email], "Your discovery call is cancelled", "booking_cancelled",
-        _context(booking), kind="booking.patient", lead_id=booking.lead_id,
-        booking_id=booking.id, attachments=_invite(booking, "CANCEL"),
-    )  # fmt: skip
+    _tell_patient(booking, "Your discovery call is cancelled", "booking_cancelled", "cancelled",
+                  "CANCEL")  # fmt: skip
