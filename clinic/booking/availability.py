@@ -19,25 +19,32 @@ def rules() -> slots.Rules:
     )
 
 
-def _hours(clinic: Clinic) -> list[slots.Hours]:
-    return [slots.Hours(h.weekday, h.opens, h.closes) for h in clinic.hours]
+def _hours(clinic: Clinic) -> tuple[slots.Hours, ...]:
+    return tuple(slots.Hours(h.weekday, h.opens, h.closes) for h in clinic.hours)
 
 
-def _closures(clinic: Clinic) -> list[slots.Closure]:
-    return [slots.Closure(c.starts_on, c.ends_on) for c in clinic.closures]
+def _closures(clinic: Clinic) -> tuple[slots.Closure, ...]:
+    return tuple(slots.Closure(c.starts_on, c.ends_on) for c in clinic.closures)
 
 
-def taken_on(clinic: Clinic, day: date) -> list[datetime]:
-    """Return the starts already booked at this clinic on one local UK day."""
-    start = datetime.combine(day, time(0), tzinfo=slots.UK)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=slots.UK)
+def taken_between(clinic: Clinic, start: datetime, end: datetime) -> frozenset[datetime]:
+    """Return the starts already booked at this clinic from `start` up to `end`, in one query."""
     query = sa.select(Booking.starts_at).where(
         Booking.clinic_id == clinic.id,
         Booking.status != "cancelled",
         Booking.starts_at >= start,
         Booking.starts_at < end,
     )
-    return list(db.session.scalars(query))
+    return slots.taken_set(db.session.scalars(query))
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=slots.UK)
+
+
+def taken_on(clinic: Clinic, day: date) -> frozenset[datetime]:
+    """Return the starts already booked at this clinic on one local UK day."""
+    return taken_between(clinic, _local_midnight(day), _local_midnight(day + timedelta(days=1)))
 
 
 def free_slots(clinic: Clinic, day: date, now: datetime) -> list[datetime]:
@@ -58,10 +65,16 @@ def is_free(clinic: Clinic, start: datetime, now: datetime) -> bool:
 
 
 def next_free(clinic: Clinic, now: datetime, after: datetime | None = None, count: int = 5):
-    """Return the next few free starts at this clinic, from `after` (or now) onwards."""
+    """Return the next few free starts at this clinic, from `after` (or now) onwards.
+
+    One query reads the bookings of the whole horizon: a refused booking asks for this while
+    others race for the same times, so it has to be cheap."""
+    hours, closures, rule = _hours(clinic), _closures(clinic), rules()
+    taken = taken_between(clinic, after or now, now + rule.horizon)
     found: list[datetime] = []
-    for day in bookable_days(clinic, now):
-        found += [s for s in free_slots(clinic, day, now) if after is None or s > after]
+    for day in slots.bookable_days(hours, closures, now, rule):
+        free = slots.day_slots(day, hours, closures, taken, now, rule)
+        found += [s for s in free if after is None or s > after]
         if len(found) >= count:
             break
     return found[:count]

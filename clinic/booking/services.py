@@ -41,7 +41,9 @@ def by_idempotency_key(key: str | None) -> Booking | None:
 
 
 def book(request: Request, now: datetime | None = None) -> Booking:
-    """Write the lead, the booking, its timeline entry and its e-mails in one transaction."""
+    """Write the lead, the booking, its timeline entry and its e-mails in one transaction.
+
+    SlotUnavailable comes before anything is written, so the caller need not roll back."""
     now = now or utcnow()
     if not availability.is_free(request.clinic, request.start, now):
         raise SlotUnavailable

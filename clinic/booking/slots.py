@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,15 +49,20 @@ def day_slots(
 ) -> list[datetime]:
     """Return the free slot starts (aware, UTC) on one local UK day."""
     now_utc = _utc(now, "now")
-    booked = {_utc(start, "taken") for start in taken}
+    booked = taken if isinstance(taken, frozenset) else {_utc(start, "taken") for start in taken}
     if _is_closed(day, closures):
         return []
     earliest, latest = now_utc + rules.min_notice, now_utc + rules.horizon
     return [
         start
-        for start in _grid(day, hours, rules.slot_minutes)
+        for start in _grid(day, tuple(hours), rules.slot_minutes)
         if earliest <= start < latest and start not in booked
     ]
+
+
+def taken_set(taken: Iterable[datetime]) -> frozenset[datetime]:
+    """Return taken starts in UTC as a set that day_slots can reuse for many days."""
+    return frozenset(_utc(start, "taken") for start in taken)
 
 
 def is_bookable(
@@ -114,14 +120,17 @@ def _is_closed(day: date, closures: Iterable[Closure]) -> bool:
     return any(closure.starts_on <= day <= closure.ends_on for closure in closures)
 
 
-def _grid(day: date, hours: Iterable[Hours], slot_minutes: int) -> list[datetime]:
-    """Return every slot start (UTC, sorted, unique) of the day's opening periods."""
+@lru_cache(maxsize=4096)
+def _grid(day: date, hours: tuple[Hours, ...], slot_minutes: int) -> tuple[datetime, ...]:
+    """Return every slot start (UTC, sorted, unique) of the day's opening periods.
+
+    Cached: the same few days are asked for on every booking request."""
     step = timedelta(minutes=slot_minutes)
     starts: set[datetime] = set()
     for period in hours:
         if period.weekday == day.weekday():
             starts.update(_period_starts(day, period, step))
-    return sorted(starts)
+    return tuple(sorted(starts))
 
 
 def _period_starts(day: date, period: Hours, step: timedelta) -> Iterator[datetime]:

@@ -20,6 +20,7 @@ from clinic.booking import availability, ics, services, tokens
 from clinic.booking.forms import CONSENT_TEXT, BookingForm, CancelForm, RescheduleForm
 from clinic.booking.models import Booking
 from clinic.booking.picker import day_choices, parse_day, parse_slot, slot_choices
+from clinic.booking.slots import to_local
 from clinic.dbtypes import utcnow
 from clinic.extensions import db, limiter
 
@@ -85,7 +86,8 @@ def _book(form: BookingForm, clinic, start: datetime):
             db.session.commit()
             return _to_confirmation(booking)
         except services.SlotUnavailable:
-            db.session.rollback()
+            # Raised before anything is written, so the clinic and its hours loaded for the
+            # check are still good for the page; the session ends with the request.
             return _slot_taken(form, clinic, start)
         except (IntegrityError, OperationalError):
             # Lost a race: the same form submitted twice, the slot, or the lead's e-mail.
@@ -118,9 +120,13 @@ def _render_form(form: BookingForm, status: int = 200, problem=None, alternative
     clinic = next((c for c in clinics if c.slug == form.clinic.data), None)
     now = utcnow()
     days = day_choices(clinic or (clinics[0] if clinics else None), now)
-    day = parse_day(form.date.data, days) or _first_day_with_times(clinic, days, now)
+    day = parse_day(form.date.data, days)
+    if day is None and alternatives:
+        day = to_local(alternatives[0]).date()
+    day = day or _first_day_with_times(clinic, days, now)
     form.date.data = day.isoformat() if day else ""
-    times = slot_choices(clinic, day, now) if clinic and day else []
+    # Alternatives after a refusal take the place of the day's times, so skip working them out.
+    times = slot_choices(clinic, day, now) if clinic and day and not alternatives else []
     if not form.idempotency_key.data:
         form.idempotency_key.data = _new_key()
     context = dict(form=form, clinics=clinics, clinic=clinic, days=days, day=day, times=times,
@@ -129,12 +135,8 @@ def _render_form(form: BookingForm, status: int = 200, problem=None, alternative
 
 
 def _first_day_with_times(clinic, days: list[tuple[date, str]], now: datetime) -> date | None:
-    if clinic is None:
-        return days[0][0] if days else None
-    for day, _label in days:
-        if availability.free_slots(clinic, day, now):
-            return day
-    return days[0][0] if days else None
+    first = availability.next_free(clinic, now, count=1) if clinic else []
+    return to_local(first[0]).date() if first else (days[0][0] if days else None)
 
 
 def _new_key() -> str:

@@ -1,32 +1,21 @@
-"""Booking clients racing for the same slots over real HTTP, then a check of the database:
-every confirmation a client saw is a stored booking, and no slot is booked twice."""
+"""Booking clients racing for the same slots over real HTTP (wrk with booking_race.lua), then a
+check of the database: every confirmation a client saw is a stored booking, and no slot is
+booked twice."""
 
-import http.cookiejar
 import os
 import re
-import secrets
 import signal
-import statistics
 import subprocess
-import threading
+import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import sqlalchemy as sa
 
 CLINICS = ("london", "manchester", "bedford")
-
-
-def _opener():
-    jar = http.cookiejar.CookieJar()
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+SCRIPT = Path(__file__).with_name("booking_race.lua")
 
 
 def first_day(base: str) -> str:
@@ -34,89 +23,18 @@ def first_day(base: str) -> str:
     return re.search(r'<option value="(\d{4}-\d\d-\d\d)"', html).group(1)
 
 
-def _days(base: str) -> list[str]:
-    html = urllib.request.urlopen(f"{base}/book?clinic=london").read().decode()
-    return re.findall(r'<option value="(\d{4}-\d\d-\d\d)"', html)
-
-
-def _free_slots(base: str) -> list[tuple[str, str]]:
-    """Every free (clinic, start) in the horizon, earliest first: what all clients fight over."""
-    import json
-
-    found = []
-    for day in _days(base):
-        for clinic in CLINICS:
-            url = f"{base}/book/slots?clinic={clinic}&date={day}"
-            found += [(clinic, s["start"]) for s in json.load(urllib.request.urlopen(url))["slots"]]
-    return sorted(found, key=lambda pair: pair[1])
-
-
-class Race:
-    """Shared state of one race: the slots still believed free and what each POST got."""
-
-    def __init__(self, slots):
-        self.slots = list(slots)
-        self.lock = threading.Lock()
-        self.latencies: list[float] = []
-        self.confirmed: list[str] = []
-        self.refused = self.errors = 0
-
-    def next_slot(self, spread: int = 3):
-        with self.lock:
-            return (
-                self.slots[secrets.randbelow(min(spread, len(self.slots)))] if self.slots else None
-            )
-
-    def taken(self, slot) -> None:
-        with self.lock:
-            if slot in self.slots:
-                self.slots.remove(slot)
-
-
-def _client(base: str, race: Race, deadline: float, number: int) -> None:
-    opener = _opener()
-    try:
-        html = opener.open(f"{base}/book?clinic=london").read().decode()
-    except OSError:
-        race.errors += 1
-        return
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    while time.monotonic() < deadline:
-        slot = race.next_slot()
-        if slot is None:
-            return
-        clinic, start = slot
-        data = urllib.parse.urlencode(
-            {
-                "csrf_token": token,
-                "idempotency_key": secrets.token_urlsafe(16),
-                "clinic": clinic,
-                "slot": start,
-                "name": f"Bench Client {number}",
-                "email": f"bench{number}@example.com",
-                "phone": "07911 123456",
-                "consent": "y",
-                "action": "book",
-            }
-        ).encode()
-        began = time.perf_counter()
-        try:
-            response = opener.open(f"{base}/book", data=data)
-            status, location = response.status, None
-        except urllib.error.HTTPError as error:
-            status, location = error.code, error.headers.get("Location")
-        except OSError:
-            with race.lock:
-                race.errors += 1
-            continue
-        elapsed = (time.perf_counter() - began) * 1000
-        with race.lock:
-            race.latencies.append(elapsed)
-            if status == 303:
-                race.confirmed.append(location)
-            elif status == 409:
-                race.refused += 1
-        race.taken(slot)
+def _session(base: str) -> tuple[str, str, str]:
+    """Open the form once, as a browser would: its session cookie, CSRF token and first slots."""
+    response = urllib.request.urlopen(f"{base}/book?clinic=london")
+    cookie = response.headers["Set-Cookie"].split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.read().decode())
+    targets = []
+    for clinic in CLINICS:
+        html = urllib.request.urlopen(f"{base}/book?clinic={clinic}").read().decode()
+        first = re.search(r'name="slot" value="([^"]+)"', html)
+        if first:
+            targets.append(f"{clinic}={first.group(1)}")
+    return cookie, token.group(1), ",".join(targets)
 
 
 def _gunicorn_workers(serve_pid: int) -> list[int]:
@@ -131,43 +49,40 @@ def _gunicorn_workers(serve_pid: int) -> list[int]:
     return [p for p, parent in parents.items() if parent in masters]
 
 
-def race(base: str, clients: int, seconds: float, kill_worker_after=None, serve_pid=None) -> dict:
+def race(base: str, clients: int, seconds: int, kill_worker_after=None, serve_pid=None) -> dict:
     """Run `clients` racing bookers for `seconds`; return throughput, latency and the audit."""
-    state = Race(_free_slots(base))
-    deadline = time.monotonic() + seconds
-    threads = [
-        threading.Thread(target=_client, args=(base, state, deadline, i)) for i in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    if kill_worker_after is not None:
-        time.sleep(kill_worker_after)
-        workers = _gunicorn_workers(serve_pid)
-        if workers:
-            os.kill(workers[0], signal.SIGKILL)
-    for thread in threads:
-        thread.join()
-    lost, doubled = _audit(base, state)
-    quantiles = (
-        statistics.quantiles(state.latencies, n=100) if len(state.latencies) > 1 else [0] * 99
-    )
+    cookie, token, targets = _session(base)
+    with tempfile.NamedTemporaryFile(suffix=".txt") as confirmations:
+        env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_CSRF": token,
+               "BENCH_TARGETS": targets, "BENCH_OUT": confirmations.name}  # fmt: skip
+        command = ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds}s", "-s", str(SCRIPT), base + "/book"]
+        wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        if kill_worker_after is not None:
+            time.sleep(kill_worker_after)
+            workers = _gunicorn_workers(serve_pid)
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+        out, _ = wrk.communicate()
+        locations = Path(confirmations.name).read_text().split()
+    found = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT", 1)[1]))
+    lost, doubled = _audit(base, locations)
     return {
         "clients": clients,
         "seconds": seconds,
-        "booked": len(state.confirmed),
-        "refused": state.refused,
-        "errors": state.errors,
-        "p50": quantiles[49],
-        "p99": quantiles[98],
+        "booked": int(found["booked"]),
+        "refused": int(found["refused"]),
+        "errors": int(found["errors"]) + int(found["other"]),
+        "p50": float(found["p50"]),
+        "p99": float(found["p99"]),
         "lost": lost,
         "doubled": doubled,
     }
 
 
-def _audit(base: str, state: Race) -> tuple[int, int]:
+def _audit(base: str, locations: list[str]) -> tuple[int, int]:
     """Count confirmations with no stored booking, and slots with two active bookings."""
     lost = 0
-    for location in state.confirmed:
+    for location in locations:
         try:
             urllib.request.urlopen(base + location).read()
         except urllib.error.HTTPError:
