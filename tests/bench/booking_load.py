@@ -55,7 +55,9 @@ def race(base: str, clients: int, seconds: int, kill_worker_after=None, serve_pi
     with tempfile.NamedTemporaryFile(suffix=".txt") as confirmations:
         env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_CSRF": token,
                "BENCH_TARGETS": targets, "BENCH_OUT": confirmations.name}  # fmt: skip
-        command = ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds}s", "-s", str(SCRIPT), base + "/book"]
+        threads = min(2, clients)
+        command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "-s", str(SCRIPT),
+                   base + "/book"]  # fmt: skip
         wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
         if kill_worker_after is not None:
             time.sleep(kill_worker_after)
