@@ -35,7 +35,8 @@ def prepare_database() -> None:
 
 
 def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers)]
+    command = [sys.executable, "-m", "gunicorn", "--config", "python:clinic.gunicorn_conf"]
+    command += ["--workers", str(workers)]
     command += [
         "--bind",
         f"{host}:{port}",

@@ -3,12 +3,17 @@ check of the database: every confirmation a client saw is a stored booking, and 
 booked twice."""
 
 import os
+import random
 import re
+import secrets
 import signal
+import statistics
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -50,7 +55,8 @@ def _gunicorn_workers(serve_pid: int) -> list[int]:
 
 
 def race(base: str, clients: int, seconds: int, kill_worker_after=None, serve_pid=None) -> dict:
-    """Run `clients` racing bookers for `seconds`; return throughput, latency and the audit."""
+    """Run `clients` racing bookers without pauses for `seconds` (wrk, so that the client's own
+    cost stays out of the figures); return throughput, latency and the audit."""
     cookie, token, targets = _session(base)
     with tempfile.NamedTemporaryFile(suffix=".txt") as confirmations:
         env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_CSRF": token,
@@ -67,18 +73,81 @@ def race(base: str, clients: int, seconds: int, kill_worker_after=None, serve_pi
         out, _ = wrk.communicate()
         locations = Path(confirmations.name).read_text().split()
     found = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT", 1)[1]))
+    result = {key: int(found[key]) for key in ("booked", "refused")}
+    result.update(errors=int(found["errors"]) + int(found["other"]),
+                  p50=float(found["p50"]), p99=float(found["p99"]))  # fmt: skip
+    return _with_audit(base, locations, result, clients=clients, seconds=seconds)
+
+
+def paced_race(base: str, clients: int, seconds: int, pause_ms: int) -> dict:
+    """Run `clients` bookers that each wait a random 0 to 2 x `pause_ms` before every POST,
+    all chasing the same next free time. (wrk would count the pause in its latency.)"""
+    cookie, token, targets = _session(base)
+    clinic, start = targets.split(",")[0].split("=", 1)
+    shared = {"clinic": clinic, "start": start}
+    lock = threading.Lock()
+    latencies: list[float] = []
+    locations: list[str] = []
+    counts = {"booked": 0, "refused": 0, "errors": 0}
+    deadline = time.monotonic() + seconds
+    opener = urllib.request.build_opener(_NoRedirect)
+
+    def client(number: int) -> None:
+        while True:
+            time.sleep(random.uniform(0, 2 * pause_ms / 1000))
+            if time.monotonic() >= deadline:
+                return
+            with lock:
+                clinic, start = shared["clinic"], shared["start"]
+            data = urllib.parse.urlencode({
+                "csrf_token": token, "idempotency_key": secrets.token_urlsafe(16),
+                "clinic": clinic, "slot": start, "name": f"Bench Client {number}",
+                "email": f"bench{number}@example.com", "phone": "07911 123456",
+                "consent": "y", "action": "book",
+            }).encode()  # fmt: skip
+            request = urllib.request.Request(base + "/book", data=data, headers={"Cookie": cookie})
+            began = time.perf_counter()
+            try:
+                response = opener.open(request)
+                status, body, location = response.status, response.read(), None
+            except urllib.error.HTTPError as error:
+                status, body, location = error.code, error.read(), error.headers.get("Location")
+            except OSError:
+                with lock:
+                    counts["errors"] += 1
+                continue
+            elapsed = (time.perf_counter() - began) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if status == 303:
+                    counts["booked"] += 1
+                    locations.append(location)
+                elif status == 409:
+                    counts["refused"] += 1
+                    following = re.search(rb'name="slot" value="([^"]+)"', body)
+                    if following and shared["start"] == start:
+                        shared["start"] = following.group(1).decode()
+                else:
+                    counts["errors"] += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    result = {**counts, "p50": cuts[49], "p99": cuts[98]}
+    return _with_audit(base, locations, result, clients=clients, seconds=seconds)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _with_audit(base: str, locations: list[str], result: dict, **run) -> dict:
     lost, doubled = _audit(base, locations)
-    return {
-        "clients": clients,
-        "seconds": seconds,
-        "booked": int(found["booked"]),
-        "refused": int(found["refused"]),
-        "errors": int(found["errors"]) + int(found["other"]),
-        "p50": float(found["p50"]),
-        "p99": float(found["p99"]),
-        "lost": lost,
-        "doubled": doubled,
-    }
+    return {**run, **result, "lost": lost, "doubled": doubled}
 
 
 def _audit(base: str, locations: list[str]) -> tuple[int, int]:
