@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from clinic.accounts.models import User
 from clinic.admin import charts, dashboard
 from clinic.audit.models import AuditEntry
-from clinic.booking.admin import can_take_outcome
 from clinic.booking.models import Booking
+from clinic.booking.services import can_take_outcome
 from clinic.booking.slots import UK
 from clinic.dbtypes import utcnow
 from clinic.extensions import db

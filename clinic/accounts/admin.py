@@ -48,26 +48,6 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
 
 
-class Refused(Exception):
-    """The change would lock the acting admin out, so it is not made."""
-
-
-def change_role(user: User, role: str, acting: User) -> str:
-    """Give `user` another role; return what changed, for the audit trail."""
-    if user.id == acting.id:
-        raise Refused("You cannot change your own role. Ask another admin to do it.")
-    before, user.role = user.role, role
-    return f"role {before} → {role}"
-
-
-def set_active(user: User, active: bool, acting: User) -> str:
-    """Let `user` sign in again, or stop them; return what changed, for the audit trail."""
-    if user.id == acting.id and not active:
-        raise Refused("You cannot deactivate your own account. Ask another admin to do it.")
-    user.active = active
-    return "reactivated" if active else "deactivated"
-
-
 @bp.get("")
 def users():
     """List every account with its role, state and last sign-in."""
@@ -100,27 +80,27 @@ def role(user_id: int):
     form = RoleForm()
     if not form.validate_on_submit():
         return _refused("Choose one of the roles.", 422)
-    return _apply(user, lambda: change_role(user, form.role.data, current_user))
+    return _apply(user, lambda: services.change_role(user, form.role.data, current_user))
 
 
 @bp.post("/<int:user_id>/deactivate")
 def deactivate(user_id: int):
     """Stop a user from signing in; their history stays."""
     user = db.get_or_404(User, user_id)
-    return _apply(user, lambda: set_active(user, False, current_user))
+    return _apply(user, lambda: services.set_active(user, False, current_user))
 
 
 @bp.post("/<int:user_id>/reactivate")
 def reactivate(user_id: int):
     """Let a deactivated user sign in again."""
     user = db.get_or_404(User, user_id)
-    return _apply(user, lambda: set_active(user, True, current_user))
+    return _apply(user, lambda: services.set_active(user, True, current_user))
 
 
 def _apply(user: User, change):
     try:
         detail = change()
-    except Refused as refusal:
+    except services.Refused as refusal:
         return _refused(str(refusal), 409)
     record("user_changed", "user", user.id, detail=detail)
     db.session.commit()

@@ -77,3 +77,23 @@ def load_user(user_id: str) -> User | None:
     if user is None or user.session_stamp != stamp:
         return None
     return user
+
+
+class Refused(Exception):
+    """The change would lock the acting admin out, so it is not made."""
+
+
+def change_role(user: User, role: str, acting: User) -> str:
+    """Give `user` another role; return what changed, for the audit trail."""
+    if user.id == acting.id:
+        raise Refused("You cannot change your own role. Ask another admin to do it.")
+    before, user.role = user.role, role
+    return f"role {before} → {role}"
+
+
+def set_active(user: User, active: bool, acting: User) -> str:
+    """Let `user` sign in again, or stop them; return what changed, for the audit trail."""
+    if user.id == acting.id and not active:
+        raise Refused("You cannot deactivate your own account. Ask another admin to do it.")
+    user.active = active
+    return "reactivated" if active else "deactivated"

@@ -1,14 +1,12 @@
 """Staff pages for calls: the agenda per UK day and clinic, and each call's outcome."""
 
-from datetime import date, datetime, time, timedelta
-from itertools import groupby
+from datetime import date, timedelta
 
 import phonenumbers
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
@@ -16,12 +14,18 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 from clinic.accounts.roles import no_store, require_roles
 from clinic.accounts.urls import safe_next
 from clinic.audit.services import record
+from clinic.booking import queries
 from clinic.booking.models import Booking
-from clinic.booking.slots import UK, to_local
+from clinic.booking.services import (
+    STATUS_LABELS,
+    OutcomeRefused,
+    can_take_outcome,
+    record_outcome,
+    uk_today,
+)
+from clinic.booking.slots import to_local
 from clinic.content.models import Clinic
-from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads import services as leads
 
 bp = Blueprint("booking_admin", __name__, url_prefix="/admin/bookings")
 bp.before_request(require_roles("staff"))
@@ -29,13 +33,6 @@ bp.after_request(no_store)
 
 DEFAULT_DAYS = 7
 LONGEST_RANGE = 62  # days: two months of calls is as much as one page should hold
-STATUS_LABELS = {"confirmed": "Booked", "cancelled": "Cancelled", "done": "Call done",
-                 "no_show": "No show"}  # fmt: skip
-OUTCOME_EVENTS = {"done": "call_done", "no_show": "no_show"}
-
-
-def uk_today(now: datetime | None = None) -> date:
-    return to_local(now or utcnow()).date()
 
 
 class AgendaFilter(FlaskForm):
@@ -69,65 +66,6 @@ class OutcomeForm(FlaskForm):
     next = HiddenField()
 
 
-class OutcomeRefused(Exception):
-    """This call cannot take an outcome: it is not confirmed, or it has not happened yet."""
-
-
-def calls_between(first: date, last: date, clinic: Clinic | None = None) -> list[Booking]:
-    """Return the calls that are not cancelled on the UK days first to last, by start time."""
-    query = (
-        sa.select(Booking)
-        .where(
-            Booking.status != "cancelled",
-            Booking.starts_at >= datetime.combine(first, time(0), tzinfo=UK),
-            Booking.starts_at < datetime.combine(last + timedelta(days=1), time(0), tzinfo=UK),
-        )
-        .options(selectinload(Booking.lead), selectinload(Booking.clinic))
-        .order_by(Booking.starts_at, Booking.id)
-    )
-    if clinic is not None:
-        query = query.where(Booking.clinic_id == clinic.id)
-    return list(db.session.scalars(query))
-
-
-def by_day_and_clinic(calls: list[Booking]) -> list[tuple[date, list[tuple[Clinic, list]]]]:
-    """Group calls sorted by start per UK day, then per clinic (in the clinics' own order)."""
-    days = []
-    for day, on_day in groupby(calls, key=lambda call: to_local(call.starts_at).date()):
-        on_day = sorted(on_day, key=lambda call: (call.clinic_id, call.starts_at))
-        clinics = [(clinic, list(group)) for clinic, group in groupby(on_day, lambda c: c.clinic)]
-        days.append((day, clinics))
-    return days
-
-
-def can_take_outcome(booking: Booking, now: datetime | None = None) -> bool:
-    """Tell whether the call is confirmed and today or earlier (UK), so it may be closed."""
-    return booking.status == "confirmed" and to_local(booking.starts_at).date() <= uk_today(now)
-
-
-def record_outcome(booking: Booking, outcome: str, actor: str, now: datetime | None = None):
-    """Mark a call done or a no-show and add it to the lead's timeline (flushes, no commit)."""
-    if booking.status != "confirmed":
-        raise OutcomeRefused(
-            f"This call is already marked “{STATUS_LABELS[booking.status]}”, so its outcome "
-            "cannot change."
-        )
-    if not can_take_outcome(booking, now):
-        raise OutcomeRefused(
-            f"This call is on {_when(booking)}. You can record its outcome from that day on."
-        )
-    booking.status = outcome
-    leads.record_event(booking.lead, OUTCOME_EVENTS[outcome], f"Call on {_when(booking)}",
-                       booking_id=booking.id, actor=actor)  # fmt: skip
-    db.session.flush()
-    return booking
-
-
-def _when(booking: Booking) -> str:
-    local = to_local(booking.starts_at)
-    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}, {booking.clinic.city}"
-
-
 def display_phone(number: str | None) -> str:
     """Show an E.164 number the way people write it: national for the UK, else international."""
     if not number:
@@ -157,7 +95,7 @@ def agenda():
     clinic = next((c for c in clinics if c.slug == form.clinic.data), None)
     first, last = form.first_day(), form.last_day()
     form.end.data = last  # show the end the list uses, also when it came from the default
-    days = by_day_and_clinic(calls_between(first, last, clinic))
+    days = queries.by_day_and_clinic(queries.calls_between(first, last, clinic))
     # Who looked at whose calls: the filter only, never the people listed.
     record("agenda_viewed", detail=f"clinic={clinic.slug if clinic else 'all'} "
                                    f"from={first.isoformat()} to={last.isoformat()}")  # fmt: skip

@@ -1,7 +1,8 @@
-"""Booking rules: make, move and cancel a call. They flush; the view commits."""
+"""Booking rules: make, move and cancel a call, and record how it went. They flush; the view
+commits."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -13,9 +14,17 @@ from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import services as leads
 
+STATUS_LABELS = {"confirmed": "Booked", "cancelled": "Cancelled", "done": "Call done",
+                 "no_show": "No show"}  # fmt: skip
+OUTCOME_EVENTS = {"done": "call_done", "no_show": "no_show"}
+
 
 class SlotUnavailable(Exception):
     """The chosen time is not (or no longer) free."""
+
+
+class OutcomeRefused(Exception):
+    """This call cannot take an outcome: it is not confirmed, or it has not happened yet."""
 
 
 @dataclass(frozen=True)
@@ -95,3 +104,35 @@ def cancel(booking: Booking, actor: str = "patient") -> Booking:
 
 def _describe(booking: Booking) -> str:
     return f"{to_local(booking.starts_at):%A %d %B %Y %H:%M} at {booking.clinic.name}"
+
+
+def uk_today(now: datetime | None = None) -> date:
+    return to_local(now or utcnow()).date()
+
+
+def can_take_outcome(booking: Booking, now: datetime | None = None) -> bool:
+    """Tell whether the call is confirmed and today or earlier (UK), so it may be closed."""
+    return booking.status == "confirmed" and to_local(booking.starts_at).date() <= uk_today(now)
+
+
+def record_outcome(booking: Booking, outcome: str, actor: str, now: datetime | None = None):
+    """Mark a call done or a no-show and add it to the lead's timeline (flushes, no commit)."""
+    if booking.status != "confirmed":
+        raise OutcomeRefused(
+            f"This call is already marked “{STATUS_LABELS[booking.status]}”, so its outcome "
+            "cannot change."
+        )
+    if not can_take_outcome(booking, now):
+        raise OutcomeRefused(
+            f"This call is on {_when(booking)}. You can record its outcome from that day on."
+        )
+    booking.status = outcome
+    leads.record_event(booking.lead, OUTCOME_EVENTS[outcome], f"Call on {_when(booking)}",
+                       booking_id=booking.id, actor=actor)  # fmt: skip
+    db.session.flush()
+    return booking
+
+
+def _when(booking: Booking) -> str:
+    local = to_local(booking.starts_at)
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}, {booking.clinic.city}"

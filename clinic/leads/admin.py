@@ -14,9 +14,8 @@ from clinic.audit.services import record
 from clinic.booking.slots import UK
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads import exports, forms, privacy, queries
+from clinic.leads import exports, forms, privacy, queries, services
 from clinic.leads.models import Lead
-from clinic.leads.services import record_event
 
 # The prefix is /admin, not /admin/leads, so that the CSV can live at /admin/leads.csv.
 bp = Blueprint("leads_admin", __name__, url_prefix="/admin")
@@ -99,13 +98,15 @@ def detail(lead_id: int):
 def change_status(lead_id: int):
     """Move the lead along the pipeline and give it an owner."""
     lead = db.get_or_404(Lead, lead_id)
-    if lead.erased_at:
-        return _refuse_erased(lead)
     form = forms.StatusForm()
     form.set_owners(queries.owner_choices(lead))
-    if not form.validate():
+    if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, status_form=form)
-    change = set_pipeline(lead, form.status.data, form.owner_id, actor=current_user.email)
+    try:
+        change = services.change_pipeline(lead, form.status.data, form.owner_id,
+                                           actor=current_user.email)  # fmt: skip
+    except services.LeadErased:
+        return _refuse_erased(lead)
     if not change:
         flash("Nothing changed.")
         return _back_to(lead, "pipeline")
@@ -119,12 +120,13 @@ def change_status(lead_id: int):
 def add_note(lead_id: int):
     """Add a note to the lead's timeline."""
     lead = db.get_or_404(Lead, lead_id)
-    if lead.erased_at:
-        return _refuse_erased(lead)
     form = forms.NoteForm()
-    if not form.validate():
+    if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, note_form=form)
-    record_event(lead, "note", form.note.data, actor=current_user.email)
+    try:
+        services.add_note(lead, form.note.data, actor=current_user.email)
+    except services.LeadErased:
+        return _refuse_erased(lead)
     record("lead_changed", "lead", lead.id, f"note added ({len(form.note.data)} characters)")
     db.session.commit()
     flash("Note added.")
@@ -189,22 +191,3 @@ def _back_to(lead: Lead, section: str | None = None):
 def _refuse_erased(lead: Lead):
     flash("This lead is erased: its record can no longer change.")
     return _back_to(lead)
-
-
-def set_pipeline(lead: Lead, status: str, owner_id: int | None, actor: str) -> str:
-    """Set status and owner, add a timeline entry; return what changed (ids only), or ""."""
-    changes, audit = [], []
-    if status != lead.status:
-        labels = queries.STATUS_LABELS
-        changes.append(f"Status: {labels[lead.status]} → {labels[status]}")
-        audit.append(f"status {lead.status}→{status}")
-    if owner_id != lead.owner_id:
-        emails = queries.owner_emails({lead.owner_id, owner_id})
-        changes.append(f"Owner: {emails.get(lead.owner_id, 'nobody')} → "
-                       f"{emails.get(owner_id, 'nobody')}")  # fmt: skip
-        audit.append(f"owner_id {lead.owner_id or 'none'}→{owner_id or 'none'}")
-    if not changes:
-        return ""
-    lead.status, lead.owner_id = status, owner_id
-    record_event(lead, "status", "; ".join(changes), actor=actor)
-    return "; ".join(audit)

@@ -4,7 +4,12 @@ import sqlalchemy as sa
 
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
+from clinic.leads import queries
 from clinic.leads.models import ATTRIBUTION_FIELDS, Lead, LeadEvent
+
+
+class LeadErased(Exception):
+    """The person's details were erased: their record can no longer change."""
 
 
 def find_or_create_lead(email: str, name: str, phone: str, attribution: dict) -> Lead:
@@ -29,3 +34,34 @@ def record_event(lead: Lead, kind: str, detail: str = "", *, booking_id=None, ac
     event = LeadEvent(kind=kind, detail=detail, booking_id=booking_id, actor=actor)
     lead.events.append(event)
     return event
+
+
+def add_note(lead: Lead, text: str, actor: str) -> LeadEvent:
+    """Add a staff note to the lead's timeline."""
+    _refuse_if_erased(lead)
+    return record_event(lead, "note", text, actor=actor)
+
+
+def change_pipeline(lead: Lead, status: str, owner_id: int | None, actor: str) -> str:
+    """Set status and owner, add a timeline entry; return what changed (ids only), or ""."""
+    _refuse_if_erased(lead)
+    changes, audit = [], []
+    if status != lead.status:
+        labels = queries.STATUS_LABELS
+        changes.append(f"Status: {labels[lead.status]} → {labels[status]}")
+        audit.append(f"status {lead.status}→{status}")
+    if owner_id != lead.owner_id:
+        emails = queries.owner_emails({lead.owner_id, owner_id})
+        changes.append(f"Owner: {emails.get(lead.owner_id, 'nobody')} → "
+                       f"{emails.get(owner_id, 'nobody')}")  # fmt: skip
+        audit.append(f"owner_id {lead.owner_id or 'none'}→{owner_id or 'none'}")
+    if not changes:
+        return ""
+    lead.status, lead.owner_id = status, owner_id
+    record_event(lead, "status", "; ".join(changes), actor=actor)
+    return "; ".join(audit)
+
+
+def _refuse_if_erased(lead: Lead) -> None:
+    if lead.erased_at is not None:
+        raise LeadErased
