@@ -867,3 +867,81 @@ def test_the_outbox_worker_sends_the_weekly_reminder_without_cron(app, monkeypat
         outbox.work(once=True)
         kinds = list(db.session.scalars(sa.select(OutboxMessage.kind)))
     assert kinds.count("review_reminder") == 1
+
+
+def _editor_path(app, kind: str) -> str:
+    model, slug = {"article": (Article, DEMO_SLUG), "clinic": (Clinic, "london"),
+                   "person": (Person, None)}[kind]  # fmt: skip
+    with app.app_context():
+        query = sa.select(model.id).order_by(model.id).limit(1)
+        item_id = db.session.scalar(query.where(model.slug == slug) if slug else query)
+    section = {"article": "articles", "clinic": "clinics", "person": "people"}[kind]
+    return f"/admin/content/{section}/{item_id}"
+
+
+def _stored_name(app, path: str) -> str:
+    section, item_id = path.split("/")[-2:]
+    model = {"articles": Article, "clinics": Clinic, "people": Person}[section]
+    with app.app_context():
+        item = db.session.get(model, int(item_id))
+        return item.title if section == "articles" else item.name
+
+
+@pytest.mark.parametrize("kind", ["article", "clinic", "person"])
+def test_saving_never_silently_replaces_what_someone_else_saved(marketer, demo, kind):
+    path = _editor_path(demo, kind)
+    field = "title" if kind == "article" else "name"
+    mine = form_data(marketer.get(path))
+    colleague = demo.test_client()
+    login(colleague, "admin")
+    theirs = form_data(colleague.get(path))
+    theirs.update({field: "Their version", "action": "save", "confirm_warnings": "y"})
+    assert colleague.post(path, data=theirs).status_code == 303
+
+    mine.update({field: "My version", "action": "save", "confirm_warnings": "y"})
+    refused = marketer.post(path, data=mine)
+    assert refused.status_code == 409
+    page = soup(refused)
+    notice = page.select_one("#conflict")
+    assert "admin@example.test saved it" in notice.get_text(" ", strip=True)
+    assert page.select_one(f"input[name={field}]")["value"] == "My version"  # nothing typed is lost
+    assert _stored_name(demo, path) == "Their version"
+    compare = marketer.get(notice.select_one("a")["href"])
+    assert compare.status_code == 200 and "Their version" in compare.get_data(as_text=True)
+
+    retry = form_data(refused)
+    assert retry["base_revision"] == mine["base_revision"]  # still the version first opened
+    retry.update(overwrite="y", action="save", confirm_warnings="y")
+    assert marketer.post(path, data=retry).status_code == 303
+    assert _stored_name(demo, path) == "My version"
+
+
+def test_an_editor_opened_after_the_last_save_saves_at_once(marketer, demo):
+    path = _editor_path(demo, "person")
+    first = form_data(marketer.get(path))
+    first.update(name="First change", action="save")
+    assert marketer.post(path, data=first).status_code == 303
+    second = form_data(marketer.get(path))
+    assert second["base_revision"] != first["base_revision"]
+    second.update(name="Second change", action="save")
+    assert marketer.post(path, data=second).status_code == 303
+    assert _stored_name(demo, path) == "Second change"
+
+
+@pytest.mark.parametrize("kind", ["clinic", "person"])
+def test_clinics_and_people_restore_an_earlier_revision(marketer, demo, kind):
+    path = _editor_path(demo, kind)
+    for name in ("Before", "After"):
+        data = form_data(marketer.get(path))
+        data.update(name=name, action="save")
+        assert marketer.post(path, data=data).status_code == 303
+    item_id = int(path.split("/")[-1])
+    with demo.app_context():
+        mine = (Revision.content_id == item_id) & (Revision.content_type == kind)
+        first = db.session.scalar(sa.select(sa.func.min(Revision.id)).where(mine))
+    restore_path = f"{path}/revisions/{first}"
+    page = marketer.get(restore_path)
+    assert page.status_code == 200 and "Before" in page.get_data(as_text=True)
+    token = form_data(page, "form")["csrf_token"]
+    assert marketer.post(restore_path, data={"csrf_token": token}).status_code == 303
+    assert _stored_name(demo, path) == "Before"

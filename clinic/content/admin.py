@@ -164,6 +164,7 @@ def _edit_publishable(kind: str, item_id: int | None):
     _add_blank_rows(form)
     action = request.form.get("action", "save")
     if request.method == "GET":
+        form.base_revision.data = editing.latest_revision_id(kind, item)
         return _editor(kind, item, form)
     if action in ("add-key_points", "add-faqs", "add-references") and kind == "article":
         getattr(form, action[4:]).append_entry()
@@ -188,6 +189,9 @@ def _save_publishable(kind: str, item, form, values: dict, action: str):
     checks = editing.check(kind, target, values, editing.target_status(kind, target, action))
     if checks.problems or (checks.warnings and not form.confirm_warnings.data):
         return _editor(kind, item, form, checks=checks, action=action, status=422)
+    if conflict := _unconfirmed_conflict(kind, item, form):
+        return _editor(kind, item, form, checks=checks, action=action, conflict=conflict,
+                       status=409)  # fmt: skip
     editing.save(kind, target, values, action)
     return _saved(kind, target, _status_message(target))
 
@@ -202,10 +206,18 @@ def _status_message(item) -> str:
     }.get(item.status, "Draft saved.")
 
 
-def _editor(kind, item, form, checks=None, action=None, status=200):
+def _unconfirmed_conflict(kind: str, item, form):
+    """Return the revision someone saved since this editor opened, unless the editor has
+    ticked "save my version anyway"."""
+    conflict = editing.saved_since(kind, item, form.base_revision.data)
+    return None if conflict is None or form.overwrite.data else conflict
+
+
+def _editor(kind, item, form, checks=None, action=None, status=200, conflict=None):
     return render_template(
         "content_admin/editor.html", kind=kind, section=SECTIONS[kind], item=item, form=form,
         errors=error_list(form), checks=checks or editing.Check(), action=action,
+        conflict=conflict,
         public_path=editing.public_path(kind, item) if item and item.is_visible else None,
         seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH),
     ), status  # fmt: skip
@@ -267,6 +279,8 @@ def edit_clinic(item_id: int | None):
     """Create or edit a clinic with its opening hours and closures (booking uses them at once)."""
     item = _item_or_404("clinic", item_id) if item_id else None
     form = ClinicForm(data=_clinic_data(item)) if request.method == "GET" else ClinicForm()
+    if request.method == "GET":
+        form.base_revision.data = editing.latest_revision_id("clinic", item)
     if len(form.closures) == 0 or request.form.get("action") == "add-closures":
         form.closures.append_entry()
     if request.method == "GET" or request.form.get("action") == "add-closures":
@@ -277,15 +291,17 @@ def edit_clinic(item_id: int | None):
     if editing.slug_taken("clinic", values["slug"], item_id):
         form.slug.errors.append("Another clinic already uses this slug. Choose another.")
         return _clinic_editor(item, form, 422)
+    if conflict := _unconfirmed_conflict("clinic", item, form):
+        return _clinic_editor(item, form, 409, conflict)
     item = item or Clinic()
     editing.save("clinic", item, values)
     return _saved("clinic", item, "Clinic saved. Booking times follow the new hours now.")
 
 
-def _clinic_editor(item, form, status=200):
+def _clinic_editor(item, form, status=200, conflict=None):
     return render_template(
         "content_admin/clinic.html", kind="clinic", section="clinics", item=item, form=form,
-        errors=error_list(form), days=DAY_NAMES,
+        errors=error_list(form), days=DAY_NAMES, conflict=conflict,
     ), status  # fmt: skip
 
 
@@ -296,21 +312,25 @@ def edit_person(item_id: int | None):
     item = _item_or_404("person", item_id) if item_id else None
     data = {name: getattr(item, name) for name in revisions.FIELDS["person"]} if item else {}
     form = PersonForm(data=data) if request.method == "GET" else PersonForm()
+    if request.method == "GET":
+        form.base_revision.data = editing.latest_revision_id("person", item)
     if request.method == "GET" or not form.validate():
         return _person_editor(item, form, 200 if request.method == "GET" else 422)
     values = form.values()
     if editing.slug_taken("person", values["slug"], item_id):
         form.slug.errors.append("Another person already uses this slug. Choose another.")
         return _person_editor(item, form, 422)
+    if conflict := _unconfirmed_conflict("person", item, form):
+        return _person_editor(item, form, 409, conflict)
     item = item or Person()
     editing.save("person", item, values)
     return _saved("person", item, "Saved.")
 
 
-def _person_editor(item, form, status):
+def _person_editor(item, form, status, conflict=None):
     return render_template(
         "content_admin/person.html", kind="person", section="people", item=item, form=form,
-        errors=error_list(form),
+        errors=error_list(form), conflict=conflict,
     ), status  # fmt: skip
 
 
@@ -356,9 +376,11 @@ def restore(section: str, item_id: int, revision_id: int):
     revision = revisions.get(kind, item_id, revision_id) or abort(404)
     form = ConfirmForm()
     values = editing.restorable_values(kind, revision)
-    status = item.status if kind in editing.PUBLISHABLE else None
+    publishable = kind in editing.PUBLISHABLE
+    status = item.status if publishable else None
     # A restore keeps the publication state, so check it with the item's own publish time.
-    checks = editing.check(kind, item, {"publish_at": item.publish_at, **values}, status)
+    own_time = {"publish_at": item.publish_at} if publishable else {}
+    checks = editing.check(kind, item, {**own_time, **values}, status)
     if editing.slug_taken(kind, values["slug"], item_id):
         checks.problems.append(f"Another item now uses the slug {values['slug']}.")
     confirmed = not checks.warnings or form.confirm_warnings.data

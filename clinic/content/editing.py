@@ -250,3 +250,22 @@ def latest_revisions(kind: str, ids: list[int]) -> dict[int, Revision]:
     )
     rows = db.session.scalars(sa.select(Revision).where(Revision.id.in_(newest)))
     return {r.content_id: r for r in rows}
+
+
+def latest_revision_id(kind: str, item) -> str:
+    """Return the newest revision's id as the editor keeps it ("" for a new item)."""
+    if item is None or item.id is None:
+        return ""
+    latest = latest_revisions(kind, [item.id]).get(item.id)
+    return str(latest.id) if latest else ""
+
+
+def saved_since(kind: str, item, base_revision: str | None) -> Revision | None:
+    """Return the newest revision when it is not the one the editor started from: someone
+    (or the scheduler) saved the item while this editor had it open."""
+    if item is None or item.id is None:
+        return None
+    latest = latest_revisions(kind, [item.id]).get(item.id)
+    if latest is None or str(latest.id) == (base_revision or ""):
+        return None
+    return latest

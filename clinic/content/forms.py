@@ -16,6 +16,7 @@ from wtforms import (
     FloatField,
     Form,
     FormField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -80,7 +81,15 @@ class ReferenceForm(Form):
     url = StringField("Link (optional)", validators=[Optional(), Length(max=500), _web_link])
 
 
-class PublishableForm(FlaskForm):
+class EditGuard:
+    """The revision an editor started from, so that saving can tell whether someone else saved
+    the item in the meantime (and not silently replace their work)."""
+
+    base_revision = HiddenField()
+    overwrite = BooleanField("Save my version anyway, replacing theirs")
+
+
+class PublishableForm(EditGuard, FlaskForm):
     """Fields shared by articles and pages."""
 
     title = StringField(
@@ -217,7 +226,7 @@ class ClosureForm(Form):
         return not self.ends_on.errors
 
 
-class ClinicForm(FlaskForm):
+class ClinicForm(EditGuard, FlaskForm):
     name = StringField(
         "Name",
         filters=[strip],
@@ -279,7 +288,7 @@ class ClinicForm(FlaskForm):
         return values
 
 
-class PersonForm(FlaskForm):
+class PersonForm(EditGuard, FlaskForm):
     name = StringField(
         "Name", filters=[strip], validators=[DataRequired("Enter the name."), Length(max=120)]
     )
