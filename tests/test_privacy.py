@@ -221,8 +221,16 @@ def retention(demo, staff):
         ids[name] = make_leads(demo, 1, prefix=name, status=status)[0]
     update(demo, Lead, ids["old_erased"], erased_at=old, name=None, email=None, phone=None)
     update(demo, Lead, ids["old_lost_cancelled"], status="lost")
+    ids["old_but_active"] = make_leads(demo, 1, prefix="active")[0]
     for name in ids:
         update(demo, Lead, ids[name], created_at=old)
+    with demo.app_context():
+        events = sa.update(LeadEvent).where(LeadEvent.lead_id.in_(ids.values()))
+        db.session.execute(events.values(created_at=old))
+        # First seen long ago, but staff spoke to them ten days ago: the clock starts again.
+        db.session.add(LeadEvent(lead_id=ids["old_but_active"], kind="note", detail="Called back",
+                                 actor="staff", created_at=now - timedelta(days=10)))  # fmt: skip
+        db.session.commit()
     ids["recent"] = make_leads(demo, 1, prefix="recent")[0]
     update(demo, Lead, ids["recent"], created_at=now - timedelta(days=29))
     return ids

@@ -12,7 +12,7 @@ from clinic.audit.services import record
 from clinic.booking.models import CALL_LENGTH, Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads.models import Lead
+from clinic.leads.models import Lead, LeadEvent
 from clinic.notifications import outbox
 from clinic.notifications.models import OutboxMessage
 
@@ -64,19 +64,26 @@ def _erase_emails(lead_id: int) -> int:
 
 
 def purgeable(older_than: timedelta, now: datetime) -> sa.Select:
-    """Select unconverted, unerased leads created before `now - older_than`, no call ahead."""
+    """Select unconverted, unerased leads with no contact since `now - older_than`: created
+    before then, nothing on their timeline since (a booking, a call, a note, a status change)
+    and no call ahead. The retention period runs from the last contact, not the first."""
+    cutoff = now - older_than
     call_ahead = sa.select(Booking.id).where(
         Booking.lead_id == Lead.id,
         Booking.status == "confirmed",
         Booking.starts_at >= now - CALL_LENGTH,
+    )
+    recent_contact = sa.select(LeadEvent.id).where(
+        LeadEvent.lead_id == Lead.id, LeadEvent.created_at >= cutoff
     )
     return (
         sa.select(Lead)
         .where(
             Lead.erased_at.is_(None),
             Lead.status.not_in(CONVERTED),
-            Lead.created_at < now - older_than,
+            Lead.created_at < cutoff,
             ~call_ahead.exists(),
+            ~recent_contact.exists(),
         )
         .order_by(Lead.id)
     )
