@@ -4,9 +4,10 @@ import re
 
 import pytest
 
-from tests.auth_helpers import PASSWORD, ROLE_EMAILS, make_users
+from tests.auth_helpers import PASSWORD, ROLE_EMAILS, login, make_users
 from tests.e2e.test_public_pages import CSP_LISTENER, DESKTOP, PHONE, describe, run_axe
 from tests.test_content import DEMO_ARTICLES
+from tests.test_content_admin import form_data
 
 pytestmark = pytest.mark.browser
 
@@ -123,3 +124,29 @@ def test_editor_works_on_a_phone_without_javascript(
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the editor scrolls sideways on a phone"
     page.screenshot(path=screenshot_dir / "article-editor-390x844.png", full_page=True)
+
+
+def test_a_colleagues_save_is_never_silently_replaced(live_server, signed_in, demo, axe_source):
+    _context, page = signed_in()
+    path = "/admin/content/people/1"
+    page.goto(live_server + path)
+    colleague = demo.test_client()
+    login(colleague, "admin")
+    theirs = form_data(colleague.get(path))
+    theirs.update(name="Saved by a colleague", action="save")
+    assert colleague.post(path, data=theirs).status_code == 303
+
+    name = page.get_by_label("Name", exact=True)
+    name.fill("Saved in the browser")
+    page.get_by_role("button", name="Save", exact=True).click()
+    notice = page.locator("#conflict")
+    assert "admin@example.test saved it" in notice.inner_text()
+    assert name.input_value() == "Saved in the browser"  # nothing typed is lost
+    violations = run_axe(page, axe_source)
+    assert not violations, describe(violations)
+
+    page.get_by_label("Save my version anyway, replacing theirs").check()
+    page.get_by_role("button", name="Save my version").click()
+    assert "Saved." in page.locator("[role=status]").inner_text()
+    assert name.input_value() == "Saved in the browser"
+    assert not csp_violations(page)
