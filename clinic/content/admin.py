@@ -257,6 +257,20 @@ def delete(section: str, item_id: int):
 # -- clinics and people --------------------------------------------------------------------
 
 
+def _save_or_refuse(kind: str, item, form, editor, message: str):
+    """Save a clinic or a person once its slug is free and no one saved it unseen meanwhile;
+    otherwise show the editor again (`editor(item, form, status, conflict)`)."""
+    values = form.values()
+    if editing.slug_taken(kind, values["slug"], item.id if item else None):
+        form.slug.errors.append(f"Another {kind} already uses this slug. Choose another.")
+        return editor(item, form, 422)
+    if conflict := _unconfirmed_conflict(kind, item, form):
+        return editor(item, form, 409, conflict)
+    item = item or editing.MODELS[kind]()
+    editing.save(kind, item, values)
+    return _saved(kind, item, message)
+
+
 def _clinic_data(item: Clinic | None) -> dict:
     days = [{"opens": None, "closes": None, "opens2": None, "closes2": None} for _ in DAY_NAMES]
     if item is None:
@@ -287,15 +301,8 @@ def edit_clinic(item_id: int | None):
         return _clinic_editor(item, form)
     if not form.validate():
         return _clinic_editor(item, form, 422)
-    values = form.values()
-    if editing.slug_taken("clinic", values["slug"], item_id):
-        form.slug.errors.append("Another clinic already uses this slug. Choose another.")
-        return _clinic_editor(item, form, 422)
-    if conflict := _unconfirmed_conflict("clinic", item, form):
-        return _clinic_editor(item, form, 409, conflict)
-    item = item or Clinic()
-    editing.save("clinic", item, values)
-    return _saved("clinic", item, "Clinic saved. Booking times follow the new hours now.")
+    message = "Clinic saved. Booking times follow the new hours now."
+    return _save_or_refuse("clinic", item, form, _clinic_editor, message)
 
 
 def _clinic_editor(item, form, status=200, conflict=None):
@@ -316,18 +323,10 @@ def edit_person(item_id: int | None):
         form.base_revision.data = editing.latest_revision_id("person", item)
     if request.method == "GET" or not form.validate():
         return _person_editor(item, form, 200 if request.method == "GET" else 422)
-    values = form.values()
-    if editing.slug_taken("person", values["slug"], item_id):
-        form.slug.errors.append("Another person already uses this slug. Choose another.")
-        return _person_editor(item, form, 422)
-    if conflict := _unconfirmed_conflict("person", item, form):
-        return _person_editor(item, form, 409, conflict)
-    item = item or Person()
-    editing.save("person", item, values)
-    return _saved("person", item, "Saved.")
+    return _save_or_refuse("person", item, form, _person_editor, "Saved.")
 
 
-def _person_editor(item, form, status, conflict=None):
+def _person_editor(item, form, status=200, conflict=None):
     return render_template(
         "content_admin/person.html", kind="person", section="people", item=item, form=form,
         errors=error_list(form), conflict=conflict,
