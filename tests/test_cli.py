@@ -1,5 +1,6 @@
 """Commands and migrations: seed-demo, serve, secret key, schema = models."""
 
+import gc
 import os
 import socket
 import stat
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from clinic import gunicorn_conf
 from clinic.config import ensure_secret_key
 from clinic.content.models import Article, Clinic, OpeningHours, Page, Person
 from clinic.extensions import db
@@ -101,6 +103,15 @@ def test_serve_migrates_seeds_and_answers(tmp_path, database_url):
         output = process.communicate(timeout=30)[0].decode()
     assert process.returncode == 0, output
     assert "demo content added" in output
+
+
+def test_gunicorn_workers_freeze_what_start_up_built():
+    gc.unfreeze()
+    try:
+        gunicorn_conf.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 0  # a full collection no longer walks them
+    finally:
+        gc.unfreeze()
 
 
 def _wait_for(url: str, seconds: float) -> int:

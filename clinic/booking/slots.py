@@ -47,7 +47,9 @@ def day_slots(
     now: datetime,
     rules: Rules = Rules(),
 ) -> list[datetime]:
-    """Return the free slot starts (aware, UTC) on one local UK day."""
+    """Return the free slot starts (aware, UTC) on one local UK day.
+
+    `taken` may be a frozenset from `taken_set`, reused as it is when asking about many days."""
     now_utc = _utc(now, "now")
     booked = taken if isinstance(taken, frozenset) else {_utc(start, "taken") for start in taken}
     if _is_closed(day, closures):
