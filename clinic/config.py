@@ -53,6 +53,10 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: count in each worker's memory until it is back, and never fail a request
+        # (a booking or a sign-in) because the counter could not be reached.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "CLINIC_BASE_URL": base_url,
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "ProHealth Clinic"),

@@ -7,13 +7,16 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
+from clinic import create_app
 from clinic.booking import tokens
 from clinic.booking.models import Booking
 from clinic.content.models import Clinic, Closure
+from clinic.content.seed import seed_demo
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
 from clinic.notifications.models import OutboxMessage
 from tests.booking_helpers import GOOD, booking_data, first_free_slot, form_fields
+from tests.conftest import _empty_tables, app_config
 from tests.helpers import soup
 
 
@@ -411,3 +414,27 @@ def test_minimum_notice_and_horizon(demo, client):
             )
     far = now.date() + timedelta(days=29)
     assert client.get(f"/book/slots?clinic=london&date={far}").json["slots"] == []
+
+
+def test_a_booking_is_stored_and_confirmed_while_redis_is_down(migrated):
+    """Rate limits live in Redis in production; a Redis outage must not cost a booking."""
+    app = create_app(app_config(migrated, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0",
+                                BOOKING_RATE_LIMIT="2 per minute"))  # fmt: skip
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+    try:
+        client = app.test_client()
+        response = client.post("/book", data=booking_data(client))
+        assert response.status_code == 303
+        assert client.get(response.headers["Location"]).status_code == 200
+        with app.app_context():
+            assert _count(Booking, Booking.status == "confirmed") == 1
+        # Meanwhile each worker keeps counting in its own memory: the limit still holds.
+        fields = {**form_fields(client), "action": "times"}
+        assert [client.post("/book", data=fields).status_code for _ in range(2)] == [200, 429]
+    finally:
+        with app.app_context():
+            db.session.remove()
+            _empty_tables()
+            db.engine.dispose()
