@@ -2,6 +2,7 @@
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
 from clinic.extensions import db
 
@@ -15,7 +16,7 @@ MESSAGES = {
           "You have sent this form many times in a short while. Please wait a minute and try "
           "again, or phone us and we will book the call for you."),
     503: ("We are very busy right now",
-          "Please try again in a moment. Nothing you sent has been lost."),
+          "Please try again in a minute, or phone us and we will book the call for you."),
 }  # fmt: skip
 
 
@@ -39,6 +40,15 @@ def init_app(app: Flask) -> None:
 
     for code in (400, 410, 429, 503):
         app.register_error_handler(code, lambda _error, code=code: _message(code))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # The database is down or locked for too long: say so, and how else to reach us.
+        app.logger.error("database unavailable: %s", error)
+        db.session.rollback()
+        response = app.make_response(_message(503))
+        response.headers["Retry-After"] = "60"
+        return response
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -208,3 +208,14 @@ def test_cached_page_survives_a_database_outage(demo, client, monkeypatch):
 def test_nul_bytes_are_refused_with_400(demo, client, method, path, data):
     response = getattr(client, method)(path, data=data)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/", "/book?clinic=london", "/articles/any"])
+def test_database_down_gives_a_503_that_says_what_to_do(path, tmp_path):
+    app = create_app(app_config(f"sqlite:///{tmp_path}/missing/dir/clinic.db"))
+    response = app.test_client().get(path)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "60"
+    text = response.get_data(as_text=True)
+    assert "phone us" in text and app.config["CLINIC_PHONE"] in text
+    assert "OperationalError" not in text and "sqlite" not in text.lower()
