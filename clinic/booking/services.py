@@ -43,10 +43,15 @@ class Request:
     idempotency_key: str | None
 
 
-def by_idempotency_key(key: str | None) -> Booking | None:
+def booked_with_key(key: str | None) -> int | None:
+    """Return the id of the booking this form already made (a double submit), if any.
+
+    Asked on every booking POST, so a plain indexed query rather than a loaded Booking."""
     if not key:
         return None
-    return db.session.scalar(sa.select(Booking).where(Booking.idempotency_key == key))
+    booking = Booking.__table__
+    query = sa.select(booking.c.id).where(booking.c.idempotency_key == key)
+    return db.session.connection().execute(query).scalar()
 
 
 def book(request: Request, now: datetime | None = None) -> Booking:

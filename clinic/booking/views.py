@@ -8,6 +8,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -59,7 +60,7 @@ def submit():
     valid = form.validate()
     if form.website.data:
         return _render_form(form, 400, problem="We could not accept this form. Please try again.")
-    clinic = availability.clinic_by_slug(form.clinic.data)
+    clinic = next((c for c in _clinics() if c.slug == form.clinic.data), None)
     start = parse_slot(form.slot.data)
     if form.clinic.data and clinic is None:
         form.clinic.errors = ["Choose one of our clinics."]
@@ -67,7 +68,7 @@ def submit():
         form.slot.errors = ["Choose a time from the list."]
     if not valid or form.clinic.errors or form.slot.errors:
         return _render_form(form, 422)
-    existing = services.by_idempotency_key(form.idempotency_key.data)
+    existing = services.booked_with_key(form.idempotency_key.data)
     if existing:
         return _to_confirmation(existing)
     return _book(form, clinic, start)
@@ -82,9 +83,9 @@ def _book(form: BookingForm, clinic, start: datetime):
     )  # fmt: skip
     for _attempt in range(3):
         try:
-            booking = services.book(booking_request)
+            booking_id = services.book(booking_request).id  # read before commit expires it
             db.session.commit()
-            return _to_confirmation(booking)
+            return _to_confirmation(booking_id)
         except services.SlotUnavailable:
             # Raised before anything is written, so the clinic and its hours loaded for the
             # check are still good for the page; the session ends with the request.
@@ -92,7 +93,7 @@ def _book(form: BookingForm, clinic, start: datetime):
         except (IntegrityError, OperationalError):
             # Lost a race: the same form submitted twice, the slot, or the lead's e-mail.
             db.session.rollback()
-            existing = services.by_idempotency_key(booking_request.idempotency_key)
+            existing = services.booked_with_key(booking_request.idempotency_key)
             if existing:
                 return _to_confirmation(existing)
             if not availability.is_free(clinic, start, utcnow()):
@@ -109,14 +110,13 @@ def _slot_taken(form: BookingForm, clinic, start: datetime):
     return _render_form(form, 409, alternatives=alternatives)
 
 
-def _to_confirmation(booking: Booking):
-    return redirect(
-        url_for("booking.confirmed", token=tokens.make_token("confirm", booking.id)), 303
-    )
+def _to_confirmation(booking_id: int):
+    token = tokens.make_token("confirm", booking_id)
+    return redirect(url_for("booking.confirmed", token=token), 303)
 
 
 def _render_form(form: BookingForm, status: int = 200, problem=None, alternatives=None):
-    clinics = availability.clinics_for_booking()
+    clinics = _clinics()
     clinic = next((c for c in clinics if c.slug == form.clinic.data), None)
     now = utcnow()
     days = day_choices(clinic or (clinics[0] if clinics else None), now)
@@ -132,6 +132,13 @@ def _render_form(form: BookingForm, status: int = 200, problem=None, alternative
     context = dict(form=form, clinics=clinics, clinic=clinic, days=days, day=day, times=times,
                    problem=problem, alternatives=alternatives or [])  # fmt: skip
     return render_template("booking/book.html", **context), status
+
+
+def _clinics() -> list:
+    """The clinics with their hours, loaded once per request: the checks and the form share them."""
+    if "booking_clinics" not in g:
+        g.booking_clinics = availability.clinics_for_booking()
+    return g.booking_clinics
 
 
 def _first_day_with_times(clinic, days: list[tuple[date, str]], now: datetime) -> date | None:

@@ -30,9 +30,9 @@ def record_consent(lead: Lead, consent_text: str, marketing_opt_in: bool) -> Non
 
 
 def record_event(lead: Lead, kind: str, detail: str = "", *, booking_id=None, actor="patient"):
-    """Append one entry to the lead's timeline."""
-    event = LeadEvent(kind=kind, detail=detail, booking_id=booking_id, actor=actor)
-    lead.events.append(event)
+    """Append one entry to the lead's timeline (without loading the timeline so far)."""
+    event = LeadEvent(lead=lead, kind=kind, detail=detail, booking_id=booking_id, actor=actor)
+    db.session.add(event)
     return event
 
 
