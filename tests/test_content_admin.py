@@ -13,6 +13,7 @@ from clinic.content.seed import one_year_after
 from clinic.extensions import db
 from clinic.notifications import outbox
 from clinic.notifications.models import OutboxMessage
+from clinic.pagecache import CacheGeneration
 from tests import factories
 from tests.auth_helpers import csrf_token, login, make_users
 from tests.helpers import soup
@@ -945,3 +946,174 @@ def test_clinics_and_people_restore_an_earlier_revision(marketer, demo, kind):
     token = form_data(page, "form")["csrf_token"]
     assert marketer.post(restore_path, data={"csrf_token": token}).status_code == 303
     assert _stored_name(demo, path) == "Before"
+
+
+# -- unpublished changes to live content -------------------------------------------------------
+
+LIVE_ITEMS = [
+    ("article", DEMO_SLUG, f"/articles/{DEMO_SLUG}"),
+    ("page", "about", "/about"),
+    ("page", "prolotherapy", "/treatments/prolotherapy"),
+]
+
+
+def _live_item(app, kind: str, slug: str) -> tuple[int, str]:
+    model = Article if kind == "article" else Page
+    with app.app_context():
+        item_id = db.session.scalar(sa.select(model.id).where(model.slug == slug))
+    return item_id, f"/admin/content/{kind}s/{item_id}"
+
+
+def _stored(app, kind: str, item_id: int):
+    """Return the item's live title, unpublished changes, last update and revision count."""
+    model = Article if kind == "article" else Page
+    with app.app_context():
+        item = db.session.get(model, item_id)
+        count = db.session.scalar(
+            sa.select(sa.func.count(Revision.id)).where(
+                Revision.content_type == kind, Revision.content_id == item_id
+            )
+        )
+        return item.title, item.pending, item.updated_at, count
+
+
+def _cache_generation(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(CacheGeneration.value))
+
+
+def _public_main(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return str(soup(response).find("main"))
+
+
+@pytest.mark.parametrize(("kind", "slug", "public_path"), LIVE_ITEMS)
+def test_changes_saved_as_a_draft_stay_off_the_live_page(marketer, demo, kind, slug, public_path):
+    item_id, path = _live_item(demo, kind, slug)
+    public = demo.test_client()
+    live_page = _public_main(public, public_path)
+    title, _, updated_at, revision_count = _stored(demo, kind, item_id)
+    generation = _cache_generation(demo)
+
+    response = editor_post(marketer, path, "save_draft", title="A draft of a new title")
+    assert response.status_code == 303
+    assert "saved as a draft" in marketer.get(response.headers["Location"]).get_data(as_text=True)
+    assert _public_main(public, public_path) == live_page
+    assert "A draft of a new title" not in _public_main(demo.test_client(), public_path)
+    stored_title, pending, stored_updated_at, stored_count = _stored(demo, kind, item_id)
+    assert (stored_title, stored_updated_at, stored_count) == (title, updated_at, revision_count)
+    assert pending["values"]["title"] == "A draft of a new title"
+    assert _cache_generation(demo) == generation  # the public page cache is kept
+    assert ("content_pending_save", kind, "marketer@example.test") in audit_actions(demo)
+
+    editor = soup(marketer.get(path))
+    assert editor.select_one("input[name=title]")["value"] == "A draft of a new title"
+    notice = editor.select_one("#pending").get_text(" ", strip=True)
+    assert "marketer@example.test saved changes as a draft on" in notice
+    assert "(UK time)" in notice and "live page still shows the published version" in notice
+    assert editor.select_one("#pending button[value=discard_draft]").get_text() == (
+        "Discard these changes"
+    )
+
+
+@pytest.mark.parametrize(("kind", "slug", "public_path"), LIVE_ITEMS)
+def test_publish_changes_puts_the_draft_live_and_clears_it(marketer, demo, kind, slug, public_path):
+    item_id, path = _live_item(demo, kind, slug)
+    editor_post(marketer, path, "save_draft", title="Drafted, then published")
+    response = editor_post(marketer, path, "publish", confirm_warnings="y")
+    assert response.status_code == 303
+    assert "Drafted, then published" in _public_main(demo.test_client(), public_path)
+    title, pending, _, _ = _stored(demo, kind, item_id)
+    assert (title, pending) == ("Drafted, then published", None)
+    assert soup(marketer.get(path)).select_one("#pending") is None
+
+
+@pytest.mark.parametrize(("kind", "slug", "public_path"), LIVE_ITEMS)
+def test_discarding_the_draft_shows_the_live_version_again(marketer, demo, kind, slug, public_path):
+    item_id, path = _live_item(demo, kind, slug)
+    title, _, _, revision_count = _stored(demo, kind, item_id)
+    editor_post(marketer, path, "save_draft", title="Soon discarded", summary="Gone soon")
+    response = editor_post(marketer, path, "discard_draft")
+    assert response.status_code == 303
+    assert "discarded" in marketer.get(response.headers["Location"]).get_data(as_text=True)
+    editor = soup(marketer.get(path))
+    assert editor.select_one("#pending") is None
+    assert editor.select_one("input[name=title]")["value"] == title
+    assert _stored(demo, kind, item_id)[1:4:2] == (None, revision_count)
+    assert "Soon discarded" not in _public_main(demo.test_client(), public_path)
+    actions = [(a, t) for a, t, _ in audit_actions(demo)]
+    assert actions[-2:] == [("content_pending_save", kind), ("content_pending_discard", kind)]
+
+
+def test_the_content_list_shows_unpublished_changes(marketer, demo):
+    _, path = _live_item(demo, "article", DEMO_SLUG)
+    _, other = _live_item(demo, "page", "about")
+    editor_post(marketer, path, "save_draft", title="Listed as a draft")
+    rows = {
+        row.select_one("a")["href"]: row
+        for row in soup(marketer.get("/admin/content/")).select(".content-list tbody tr")
+    }
+    assert rows[path].select_one(".badge-pending").get_text() == "Unpublished changes"
+    assert rows[other].select_one(".badge-pending") is None
+
+
+@pytest.mark.parametrize("action", ["unpublish", "restore"])
+def test_any_other_save_drops_the_draft_of_changes(marketer, demo, action):
+    item_id, path = _live_item(demo, "article", DEMO_SLUG)
+    editor_post(marketer, path, "publish", confirm_warnings="y")  # a revision to restore
+    revision = f"{path}/revisions/{form_data(marketer.get(path))['base_revision']}"
+    editor_post(marketer, path, "save_draft", title="Dropped by another save")
+    if action == "unpublish":
+        assert editor_post(marketer, path, "unpublish").status_code == 303
+    else:
+        data = {**form_data(marketer.get(revision), "form"), "confirm_warnings": "y"}
+        assert marketer.post(revision, data=data).status_code == 303
+    assert _stored(demo, "article", item_id)[1] is None
+    assert soup(marketer.get(path)).select_one("#pending") is None
+
+
+def test_the_enter_key_saves_a_draft_of_changes_on_live_content(marketer, demo):
+    _, path = _live_item(demo, "article", DEMO_SLUG)
+    first_button = soup(marketer.get(path)).select_one("form.editor button[type=submit]")
+    assert first_button["value"] == "save_draft"
+    assert (
+        soup(marketer.get("/admin/content/articles/new")).select_one(
+            "form.editor button[type=submit]"
+        )["value"]
+        == "save"
+    )
+
+
+@pytest.mark.parametrize("theirs", ["publish", "save_draft"])
+def test_a_draft_of_changes_never_silently_replaces_a_colleagues_save(marketer, demo, theirs):
+    item_id, path = _live_item(demo, "article", DEMO_SLUG)
+    mine = form_data(marketer.get(path))
+    colleague = demo.test_client()
+    login(colleague, "admin")
+    editor_post(colleague, path, theirs, title="Their version", confirm_warnings="y")
+
+    mine.update(title="My draft", action="save_draft")
+    refused = marketer.post(path, data=mine)
+    assert refused.status_code == 409
+    notice = soup(refused).select_one("#conflict").get_text(" ", strip=True)
+    assert "admin@example.test saved it" in notice
+    assert ("unpublished changes" in notice) == (theirs == "save_draft")
+    retry = {**form_data(refused), "overwrite": "y", "action": "save_draft"}
+    assert marketer.post(path, data=retry).status_code == 303
+    assert _stored(demo, "article", item_id)[1]["values"]["title"] == "My draft"
+
+
+def test_save_draft_on_content_unpublished_meanwhile_keeps_it_private(marketer, demo):
+    item_id, path = _live_item(demo, "article", DEMO_SLUG)
+    mine = form_data(marketer.get(path))
+    editor_post(marketer, path, "unpublish")
+    mine.update(title="Kept private", action="save_draft", overwrite="y")
+    assert marketer.post(path, data=mine).status_code == 303
+    with demo.app_context():
+        article = db.session.get(Article, item_id)
+        assert (article.title, article.status, article.pending) == (
+            "Kept private",
+            "unpublished",
+            None,
+        )

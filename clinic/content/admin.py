@@ -48,6 +48,7 @@ KINDS = {section: kind for kind, section in SECTIONS.items()}
 ANY_SECTION = "<any(articles, pages, clinics, people):section>"
 UPLOAD_LIMIT = images.MAX_BYTES + 256 * 1024  # the file plus the other form fields
 BLANK_ROWS = 1
+PENDING_ACTIONS = ("save_draft", "discard_draft")  # a live item's unpublished changes
 
 
 @bp.record_once
@@ -120,24 +121,28 @@ def review_queue():
 @bp.route("/articles/new", methods=["GET", "POST"], defaults={"item_id": None})
 @bp.route("/articles/<int:item_id>", methods=["GET", "POST"])
 def edit_article(item_id: int | None):
-    """Create or edit an article: save a draft, preview, publish, schedule or unpublish."""
+    """Create or edit an article: save a draft, preview, publish, schedule or unpublish; keep
+    or discard unpublished changes to a live one."""
     return _edit_publishable("article", item_id)
 
 
 @bp.route("/pages/new", methods=["GET", "POST"], defaults={"item_id": None})
 @bp.route("/pages/<int:item_id>", methods=["GET", "POST"])
 def edit_page(item_id: int | None):
-    """Create a treatment page, or edit any page: save, preview, publish, schedule, unpublish."""
+    """Create a treatment page, or edit any page: save, preview, publish, schedule, unpublish,
+    keep or discard unpublished changes."""
     return _edit_publishable("page", item_id)
 
 
-def _publishable_data(kind: str, item) -> dict:
+def _publishable_data(kind: str, item, pending: editing.Pending | None = None) -> dict:
+    """Return the form's data: the item's fields, overlaid with its unpublished changes."""
     if item is None:
         return {}
     data = {name: getattr(item, name) for name in revisions.FIELDS[kind]}
-    data["author_id"] = str(item.author_id or "")
-    data["reviewer_id"] = str(item.reviewer_id or "")
-    data["publish_date"], data["publish_time"] = utc_to_uk(item.publish_at)
+    data.update(pending.values if pending else {})
+    data["author_id"] = str(data["author_id"] or "")
+    data["reviewer_id"] = str(data["reviewer_id"] or "")
+    data["publish_date"], data["publish_time"] = utc_to_uk(data["publish_at"])
     return data
 
 
@@ -156,21 +161,27 @@ def _filled(data) -> bool:
 
 def _edit_publishable(kind: str, item_id: int | None):
     item = _item_or_404(kind, item_id) if item_id else None
+    pending = editing.pending(kind, item)
     form_class = ArticleForm if kind == "article" else PageForm
     form = (
-        form_class(data=_publishable_data(kind, item)) if request.method == "GET" else form_class()
+        form_class(data=_publishable_data(kind, item, pending))
+        if request.method == "GET"
+        else form_class()
     )
     form.set_people(_people())
     _add_blank_rows(form)
     action = request.form.get("action", "save")
     if request.method == "GET":
         form.base_revision.data = editing.latest_revision_id(kind, item)
+        form.base_pending.data = pending.stamp if pending else ""
         return _editor(kind, item, form)
     if action in ("add-key_points", "add-faqs", "add-references") and kind == "article":
         getattr(form, action[4:]).append_entry()
         return _editor(kind, item, form)
-    if action not in ("save", "preview", *editing.TARGET_STATUS):
+    if action not in ("save", "preview", *editing.TARGET_STATUS, *PENDING_ACTIONS):
         abort(400)
+    if action == "discard_draft":
+        return _discard_pending(kind, item)
     if not form.validate():
         return _editor(kind, item, form, status=422)
     values = form.values()
@@ -181,7 +192,25 @@ def _edit_publishable(kind: str, item_id: int | None):
         return _editor(kind, item, form, status=422)
     if action == "preview":
         return _preview(kind, item, values)
-    return _save_publishable(kind, item, form, values, action)
+    if action == "save_draft" and item is not None and item.status in editing.LIVE:
+        return _save_pending(kind, item, form, values)
+    # Unpublished meanwhile: a plain save keeps the work and shows nothing to the public.
+    return _save_publishable(kind, item, form, values, "save" if action == "save_draft" else action)
+
+
+def _save_pending(kind: str, item, form, values: dict):
+    if conflict := _unconfirmed_conflict(kind, item, form):
+        return _editor(kind, item, form, action="save_draft", conflict=conflict, status=409)
+    editing.save_pending(kind, item, values)
+    return _saved(kind, item, "Changes saved as a draft. The live page has not changed.")
+
+
+def _discard_pending(kind: str, item):
+    if item is None:
+        abort(400)
+    if not editing.discard_pending(kind, item):
+        return _saved(kind, item, "There were no unpublished changes to discard.")
+    return _saved(kind, item, "Unpublished changes discarded. The editor shows the live version.")
 
 
 def _save_publishable(kind: str, item, form, values: dict, action: str):
@@ -207,9 +236,11 @@ def _status_message(item) -> str:
 
 
 def _unconfirmed_conflict(kind: str, item, form):
-    """Return the revision someone saved since this editor opened, unless the editor has
-    ticked "save my version anyway"."""
+    """Return the revision (or a live item's unpublished changes) someone saved since this
+    editor opened, unless the editor has ticked "save my version anyway"."""
     conflict = editing.saved_since(kind, item, form.base_revision.data)
+    if conflict is None and kind in editing.PUBLISHABLE:
+        conflict = editing.pending_since(kind, item, form.base_pending.data)
     return None if conflict is None or form.overwrite.data else conflict
 
 
@@ -217,7 +248,7 @@ def _editor(kind, item, form, checks=None, action=None, status=200, conflict=Non
     return render_template(
         "content_admin/editor.html", kind=kind, section=SECTIONS[kind], item=item, form=form,
         errors=error_list(form), checks=checks or editing.Check(), action=action,
-        conflict=conflict,
+        conflict=conflict, pending=editing.pending(kind, item),
         public_path=editing.public_path(kind, item) if item and item.is_visible else None,
         seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH),
     ), status  # fmt: skip

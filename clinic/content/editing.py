@@ -1,13 +1,18 @@
 """Saving content: publishing rules, defaults, moved URLs, revisions and the audit trail.
 
+A live article or page may also hold unpublished changes (`pending`): the editor's values
+kept aside until someone publishes or discards them; any other save of the item drops them.
+
 Every function here flushes and leaves the commit to the view or command that called it.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import has_request_context, url_for
 from flask_login import current_user
+from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic.audit.services import record
 from clinic.content import redirects, review, revisions
@@ -139,6 +144,8 @@ def save(kind: str, item, values: dict, action: str = "save", note: str = "", au
     is_new = item.id is None
     old_path = None if is_new or not is_public(kind, item) else public_path(kind, item)
     apply(kind, item, values, target_status(kind, item, action))
+    if kind in PUBLISHABLE:
+        item.pending = None  # what the editor saved now replaces any unpublished changes
     if is_new:
         db.session.add(item)
     db.session.flush()
@@ -269,3 +276,70 @@ def saved_since(kind: str, item, base_revision: str | None) -> Revision | None:
     if latest is None or str(latest.id) == (base_revision or ""):
         return None
     return latest
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A live item's unpublished changes: the editor's values, who saved them and when."""
+
+    values: dict
+    user_email: str
+    created_at: datetime
+    # Read by the conflict notice in place of a revision's: there is no revision to compare.
+    id = None
+    note = "unpublished changes"
+
+    @property
+    def stamp(self) -> str:
+        """Identify this save, for the editor that opened it (see `pending_since`)."""
+        return self.created_at.isoformat()
+
+
+def pending(kind: str, item) -> Pending | None:
+    """Return the item's unpublished changes, their values ready to set on the model."""
+    data = getattr(item, "pending", None) if kind in PUBLISHABLE else None
+    if not data:
+        return None
+    values = revisions.decode(kind, data["values"])
+    return Pending(values, data["by"], datetime.fromisoformat(data["at"]))
+
+
+def save_pending(kind: str, item, values: dict) -> None:
+    """Keep checked form values as unpublished changes to a live item: the public page, its
+    status, revisions and redirects stay as they are until someone publishes them."""
+    if kind not in PUBLISHABLE or item.status not in LIVE:
+        raise ValueError("only a published or scheduled article or page keeps unpublished changes")
+    data = {"values": revisions.encode(values), "by": _user_email(), "at": utcnow().isoformat()}
+    _write_pending(kind, item, data)
+    record("content_pending_save", kind, item.id, detail=item.slug)
+
+
+def discard_pending(kind: str, item) -> bool:
+    """Drop an item's unpublished changes; return False when it had none."""
+    if pending(kind, item) is None:
+        return False
+    _write_pending(kind, item, None)
+    record("content_pending_discard", kind, item.id, detail=item.slug)
+    return True
+
+
+def _write_pending(kind: str, item, data: dict | None) -> None:
+    # An UPDATE of this one column, not a flush of the item: a flush would move `updated_at`
+    # (the public dateModified and sitemap date) and empty the public page cache for nothing.
+    model = MODELS[kind]
+    statement = (
+        sa.update(model)
+        .where(model.id == item.id)
+        .values(pending=data, updated_at=model.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(statement)
+    set_committed_value(item, "pending", data)
+
+
+def pending_since(kind: str, item, base_pending: str | None) -> Pending | None:
+    """Return unpublished changes someone saved after this editor opened the item."""
+    current = pending(kind, item) if item is not None else None
+    if current is None or current.stamp == (base_pending or ""):
+        return None
+    return current

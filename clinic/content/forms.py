@@ -92,6 +92,10 @@ class EditGuard:
 class PublishableForm(EditGuard, FlaskForm):
     """Fields shared by articles and pages."""
 
+    # When the unpublished changes the editor opened were saved ("" for none), so that
+    # saving can tell whether someone saved other unpublished changes in the meantime.
+    base_pending = HiddenField()
+
     title = StringField(
         "Title (the page's main heading)",
         filters=[strip],

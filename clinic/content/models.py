@@ -114,6 +114,9 @@ class Publishable:
     last_reviewed: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A live item's unpublished changes: {"values": {...}, "by": email, "at": iso time}, the
+    # values encoded as in a revision. NULL (not JSON null) when there are none.
+    pending: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
 
     @classmethod
     def visible(cls):

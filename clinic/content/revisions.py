@@ -45,6 +45,11 @@ def _encode(value):
     return value
 
 
+def encode(values: dict) -> dict:
+    """Return form values as plain JSON values, the way a snapshot holds them."""
+    return {name: _encode(value) for name, value in values.items()}
+
+
 def snapshot(kind: str, item) -> dict:
     """Return the editable fields of `item` as plain JSON values."""
     data = {}

@@ -150,3 +150,33 @@ def test_a_colleagues_save_is_never_silently_replaced(live_server, signed_in, de
     assert "Saved." in page.locator("[role=status]").inner_text()
     assert name.input_value() == "Saved in the browser"
     assert not csp_violations(page)
+
+
+def test_changes_saved_as_a_draft_stay_off_the_live_page(live_server, signed_in, axe_source):
+    context, page = signed_in()
+    page.goto(live_server + "/admin/content/articles/1")
+    title = page.get_by_label("Title (the page's main heading)")
+    live_title = title.input_value()
+    title.fill("A draft title, not live yet")
+    page.get_by_role("button", name="Save changes as draft").click()
+    assert "saved as a draft" in page.locator("[role=status]").inner_text()
+    notice = page.locator("#pending")
+    assert "marketer@example.test saved changes as a draft" in notice.inner_text()
+    assert title.input_value() == "A draft title, not live yet"
+    violations = run_axe(page, axe_source)
+    assert not violations, describe(violations)
+
+    public = context.new_page()
+    live_link = page.get_by_role("link", name="View the live page")
+    public.goto(live_server + live_link.get_attribute("href"))
+    assert public.locator("h1").inner_text() == live_title
+    public.goto(live_server + "/admin/content/")
+    assert public.locator(".badge-pending").inner_text() == "Unpublished changes"
+    violations = run_axe(public, axe_source)
+    assert not violations, describe(violations)
+
+    page.get_by_role("button", name="Discard these changes").click()
+    assert "discarded" in page.locator("[role=status]").inner_text()
+    assert notice.count() == 0
+    assert title.input_value() == live_title
+    assert not csp_violations(page)
