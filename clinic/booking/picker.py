@@ -1,11 +1,13 @@
 """The day and time choices shown on the form, and reading them back safely."""
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from clinic.booking import availability
 from clinic.booking.slots import to_local
 
 
+@lru_cache(maxsize=512)
 def day_label(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 

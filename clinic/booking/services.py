@@ -43,15 +43,18 @@ class Request:
     idempotency_key: str | None
 
 
+_BY_KEY = sa.select(Booking.__table__.c.id).where(
+    Booking.__table__.c.idempotency_key == sa.bindparam("key")
+)
+
+
 def booked_with_key(key: str | None) -> int | None:
     """Return the id of the booking this form already made (a double submit), if any.
 
     Asked on every booking POST, so a plain indexed query rather than a loaded Booking."""
     if not key:
         return None
-    booking = Booking.__table__
-    query = sa.select(booking.c.id).where(booking.c.idempotency_key == key)
-    return db.session.connection().execute(query).scalar()
+    return db.session.connection().execute(_BY_KEY, {"key": key}).scalar()
 
 
 def book(request: Request, now: datetime | None = None) -> Booking:
