@@ -405,6 +405,24 @@ def test_closures_remove_the_days_slots(demo, client):
     assert "Training day" in client.get("/clinics/london").get_data(as_text=True)
 
 
+def test_a_closure_saved_by_another_worker_reaches_the_next_booking(demo, client, migrated):
+    """Each worker keeps its clinics' hours between requests: an edit made in another worker
+    (another app on the same database) must still refuse the very next booking for that day."""
+    start = first_free_slot(client)
+    day = date.fromisoformat(start[:10])
+    other_worker = create_app(app_config(migrated))
+    with other_worker.app_context():
+        clinic = db.session.scalar(sa.select(Clinic).where(Clinic.slug == "london"))
+        clinic.closures.append(Closure(starts_on=day, ends_on=day, reason="Boiler repair"))
+        db.session.commit()
+        db.engine.dispose()
+    assert client.get(f"/book/slots?clinic=london&date={day}").json["slots"] == []
+    response = client.post("/book", data=booking_data(client, slot=start))
+    assert response.status_code == 409
+    with demo.app_context():
+        assert _count(Booking) == 0
+
+
 def test_minimum_notice_and_horizon(demo, client):
     now = datetime.now(UTC)
     for day in (now.date(), now.date() + timedelta(days=1)):

@@ -1,4 +1,4 @@
-"""Free slots from the clinic record: its hours, its closures and its active bookings."""
+"""Free slots at a clinic: its hours and closures (catalogue) and its active bookings."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from clinic.booking import slots
+from clinic.booking.catalogue import BookableClinic
 from clinic.booking.models import Booking
-from clinic.content.models import Clinic
 from clinic.extensions import db
 
 
@@ -17,14 +17,6 @@ def rules() -> slots.Rules:
         min_notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
         horizon=timedelta(days=config["BOOKING_HORIZON_DAYS"]),
     )
-
-
-def _hours(clinic: Clinic) -> tuple[slots.Hours, ...]:
-    return tuple(slots.Hours(h.weekday, h.opens, h.closes) for h in clinic.hours)
-
-
-def _closures(clinic: Clinic) -> tuple[slots.Closure, ...]:
-    return tuple(slots.Closure(c.starts_on, c.ends_on) for c in clinic.closures)
 
 
 _booking = Booking.__table__
@@ -37,7 +29,7 @@ _TAKEN = sa.select(_booking.c.starts_at).where(
 )
 
 
-def taken_between(clinic: Clinic, start: datetime, end: datetime) -> frozenset[datetime]:
+def taken_between(clinic: BookableClinic, start: datetime, end: datetime) -> frozenset[datetime]:
     """Return the starts already booked at this clinic from `start` up to `end`, in one query.
 
     A plain table query (still in the session's transaction): every booking request asks
@@ -50,34 +42,32 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=slots.UK)
 
 
-def taken_on(clinic: Clinic, day: date) -> frozenset[datetime]:
+def taken_on(clinic: BookableClinic, day: date) -> frozenset[datetime]:
     """Return the starts already booked at this clinic on one local UK day."""
     return taken_between(clinic, _local_midnight(day), _local_midnight(day + timedelta(days=1)))
 
 
-def free_slots(clinic: Clinic, day: date, now: datetime) -> list[datetime]:
+def free_slots(clinic: BookableClinic, day: date, now: datetime) -> list[datetime]:
     """Return the free starts (UTC) at this clinic on one local UK day."""
-    return slots.day_slots(
-        day, _hours(clinic), _closures(clinic), taken_on(clinic, day), now, rules()
-    )
+    return slots.day_slots(day, clinic.hours, clinic.closures, taken_on(clinic, day), now, rules())
 
 
-def bookable_days(clinic: Clinic, now: datetime) -> list[date]:
-    return slots.bookable_days(_hours(clinic), _closures(clinic), now, rules())
+def bookable_days(clinic: BookableClinic, now: datetime) -> list[date]:
+    return slots.bookable_days(clinic.hours, clinic.closures, now, rules())
 
 
-def is_free(clinic: Clinic, start: datetime, now: datetime) -> bool:
+def is_free(clinic: BookableClinic, start: datetime, now: datetime) -> bool:
     day = slots.to_local(start).date()
     taken = taken_on(clinic, day)
-    return slots.is_bookable(start, _hours(clinic), _closures(clinic), taken, now, rules())
+    return slots.is_bookable(start, clinic.hours, clinic.closures, taken, now, rules())
 
 
-def next_free(clinic: Clinic, now: datetime, after: datetime | None = None, count: int = 5):
+def next_free(clinic: BookableClinic, now: datetime, after: datetime | None = None, count: int = 5):
     """Return the next few free starts at this clinic, from `after` (or now) onwards.
 
     One query reads the bookings of the whole horizon: a refused booking asks for this while
     others race for the same times, so it has to be cheap."""
-    hours, closures, rule = _hours(clinic), _closures(clinic), rules()
+    hours, closures, rule = clinic.hours, clinic.closures, rules()
     taken = taken_between(clinic, after or now, now + rule.horizon)
     found: list[datetime] = []
     for day in slots.bookable_days(hours, closures, now, rule):
@@ -86,15 +76,3 @@ def next_free(clinic: Clinic, now: datetime, after: datetime | None = None, coun
         if len(found) >= count:
             break
     return found[:count]
-
-
-def clinics_for_booking() -> list[Clinic]:
-    """Every clinic, for the form. Hours and closures load only for the one chosen: loading
-    every clinic's up front cost more than the two queries it saves."""
-    return list(db.session.scalars(sa.select(Clinic).order_by(Clinic.id)))
-
-
-def clinic_by_slug(slug: str | None) -> Clinic | None:
-    if not slug:
-        return None
-    return db.session.scalar(sa.select(Clinic).where(Clinic.slug == slug))

@@ -6,10 +6,9 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from clinic.booking import availability, emails
+from clinic.booking import availability, catalogue, emails
 from clinic.booking.models import Booking
 from clinic.booking.slots import to_local
-from clinic.content.models import Clinic
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import services as leads
@@ -31,7 +30,7 @@ class OutcomeRefused(Exception):
 class Request:
     """What the patient asked for, already validated by the form."""
 
-    clinic: Clinic
+    clinic: catalogue.BookableClinic
     start: datetime
     name: str
     email: str
@@ -69,7 +68,7 @@ def book(request: Request, now: datetime | None = None) -> Booking:
     )
     leads.record_consent(lead, request.consent_text, request.marketing_opt_in)
     booking = Booking(
-        lead=lead, clinic=request.clinic, starts_at=request.start, message=request.message,
+        lead=lead, clinic_id=request.clinic.id, starts_at=request.start, message=request.message,
         source_article=request.attribution.get("source_article"),
         idempotency_key=request.idempotency_key,
     )  # fmt: skip
@@ -84,7 +83,8 @@ def book(request: Request, now: datetime | None = None) -> Booking:
 def reschedule(booking: Booking, start: datetime, now: datetime | None = None) -> Booking:
     """Move an active booking to another free slot at the same clinic."""
     now = now or utcnow()
-    if not booking.is_active or not availability.is_free(booking.clinic, start, now):
+    clinic = catalogue.by_id(booking.clinic_id)
+    if not booking.is_active or not availability.is_free(clinic, start, now):
         raise SlotUnavailable
     before = _describe(booking)
     booking.starts_at = start

@@ -8,7 +8,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -17,7 +16,7 @@ from flask import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from clinic.booking import availability, ics, services, tokens
+from clinic.booking import availability, catalogue, ics, services, tokens
 from clinic.booking.forms import CONSENT_TEXT, BookingForm, CancelForm, RescheduleForm
 from clinic.booking.models import Booking
 from clinic.booking.picker import day_choices, parse_day, parse_slot, slot_choices
@@ -60,7 +59,7 @@ def submit():
     valid = form.validate()
     if form.website.data:
         return _render_form(form, 400, problem="We could not accept this form. Please try again.")
-    clinic = next((c for c in _clinics() if c.slug == form.clinic.data), None)
+    clinic = catalogue.by_slug(form.clinic.data)
     start = parse_slot(form.slot.data)
     if form.clinic.data and clinic is None:
         form.clinic.errors = ["Choose one of our clinics."]
@@ -116,8 +115,8 @@ def _to_confirmation(booking_id: int):
 
 
 def _render_form(form: BookingForm, status: int = 200, problem=None, alternatives=None):
-    clinics = _clinics()
-    clinic = next((c for c in clinics if c.slug == form.clinic.data), None)
+    clinics = catalogue.clinics()
+    clinic = catalogue.by_slug(form.clinic.data)
     now = utcnow()
     days = day_choices(clinic or (clinics[0] if clinics else None), now)
     day = parse_day(form.date.data, days)
@@ -134,13 +133,6 @@ def _render_form(form: BookingForm, status: int = 200, problem=None, alternative
     return render_template("booking/book.html", **context), status
 
 
-def _clinics() -> list:
-    """The clinics with their hours, loaded once per request: the checks and the form share them."""
-    if "booking_clinics" not in g:
-        g.booking_clinics = availability.clinics_for_booking()
-    return g.booking_clinics
-
-
 def _first_day_with_times(clinic, days: list[tuple[date, str]], now: datetime) -> date | None:
     first = availability.next_free(clinic, now, count=1) if clinic else []
     return to_local(first[0]).date() if first else (days[0][0] if days else None)
@@ -153,7 +145,7 @@ def _new_key() -> str:
 @bp.get("/slots")
 def slots():
     """Return the free times at one clinic on one day as JSON, for the page's script."""
-    clinic = availability.clinic_by_slug(request.args.get("clinic"))
+    clinic = catalogue.by_slug(request.args.get("clinic"))
     try:
         day = date.fromisoformat(request.args.get("date", ""))
     except ValueError:
@@ -241,10 +233,11 @@ def cancel(token: str):
 
 def _render_manage(booking: Booking, token: str, form: RescheduleForm, status: int = 200):
     now = utcnow()
-    days = day_choices(booking.clinic, now)
-    day = parse_day(form.date.data, days) or _first_day_with_times(booking.clinic, days, now)
+    clinic = catalogue.by_id(booking.clinic_id)
+    days = day_choices(clinic, now)
+    day = parse_day(form.date.data, days) or _first_day_with_times(clinic, days, now)
     form.date.data = day.isoformat() if day else ""
-    times = slot_choices(booking.clinic, day, now) if day else []
+    times = slot_choices(clinic, day, now) if day else []
     context = dict(booking=booking, token=token, form=form, cancel_form=CancelForm(),
                    days=days, day=day, times=times, done=request.args.get("done"))  # fmt: skip
     return render_template("booking/manage.html", **context), status

@@ -3,14 +3,10 @@ check of the database: every confirmation a client saw is a stored booking, and 
 booked twice."""
 
 import os
-import random
 import re
-import secrets
 import signal
-import statistics
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -54,13 +50,17 @@ def _gunicorn_workers(serve_pid: int) -> list[int]:
     return [p for p, parent in parents.items() if parent in masters]
 
 
-def race(base: str, clients: int, seconds: int, kill_worker_after=None, serve_pid=None) -> dict:
-    """Run `clients` racing bookers without pauses for `seconds` (wrk, so that the client's own
-    cost stays out of the figures); return throughput, latency and the audit."""
+def race(
+    base: str, clients: int, seconds: int, pause_ms: int = 0, kill_worker_after=None, serve_pid=None
+) -> dict:
+    """Run `clients` racing bookers for `seconds` (wrk, so that the client's own cost stays out
+    of the figures), each pausing a random 0 to 2 x `pause_ms` before every POST (0: no pause);
+    return throughput, latency and the audit."""
     cookie, token, targets = _session(base)
     with tempfile.NamedTemporaryFile(suffix=".txt") as confirmations:
         env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_CSRF": token,
-               "BENCH_TARGETS": targets, "BENCH_OUT": confirmations.name}  # fmt: skip
+               "BENCH_TARGETS": targets, "BENCH_OUT": confirmations.name,
+               "BENCH_PAUSE_MS": str(pause_ms)}  # fmt: skip
         threads = min(2, clients)
         command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "-s", str(SCRIPT),
                    base + "/book"]  # fmt: skip
@@ -76,73 +76,7 @@ def race(base: str, clients: int, seconds: int, kill_worker_after=None, serve_pi
     result = {key: int(found[key]) for key in ("booked", "refused")}
     result.update(errors=int(found["errors"]) + int(found["other"]),
                   p50=float(found["p50"]), p99=float(found["p99"]))  # fmt: skip
-    return _with_audit(base, locations, result, clients=clients, seconds=seconds)
-
-
-def paced_race(base: str, clients: int, seconds: int, pause_ms: int) -> dict:
-    """Run `clients` bookers that each wait a random 0 to 2 x `pause_ms` before every POST,
-    all chasing the same next free time. (wrk would count the pause in its latency.)"""
-    cookie, token, targets = _session(base)
-    clinic, start = targets.split(",")[0].split("=", 1)
-    shared = {"clinic": clinic, "start": start}
-    lock = threading.Lock()
-    latencies: list[float] = []
-    locations: list[str] = []
-    counts = {"booked": 0, "refused": 0, "errors": 0}
-    deadline = time.monotonic() + seconds
-    opener = urllib.request.build_opener(_NoRedirect)
-
-    def client(number: int) -> None:
-        while True:
-            time.sleep(random.uniform(0, 2 * pause_ms / 1000))
-            if time.monotonic() >= deadline:
-                return
-            with lock:
-                clinic, start = shared["clinic"], shared["start"]
-            data = urllib.parse.urlencode({
-                "csrf_token": token, "idempotency_key": secrets.token_urlsafe(16),
-                "clinic": clinic, "slot": start, "name": f"Bench Client {number}",
-                "email": f"bench{number}@example.com", "phone": "07911 123456",
-                "consent": "y", "action": "book",
-            }).encode()  # fmt: skip
-            request = urllib.request.Request(base + "/book", data=data, headers={"Cookie": cookie})
-            began = time.perf_counter()
-            try:
-                response = opener.open(request)
-                status, body, location = response.status, response.read(), None
-            except urllib.error.HTTPError as error:
-                status, body, location = error.code, error.read(), error.headers.get("Location")
-            except OSError:
-                with lock:
-                    counts["errors"] += 1
-                continue
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                latencies.append(elapsed)
-                if status == 303:
-                    counts["booked"] += 1
-                    locations.append(location)
-                elif status == 409:
-                    counts["refused"] += 1
-                    following = re.search(rb'name="slot" value="([^"]+)"', body)
-                    if following and shared["start"] == start:
-                        shared["start"] = following.group(1).decode()
-                else:
-                    counts["errors"] += 1
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    result = {**counts, "p50": cuts[49], "p99": cuts[98]}
-    return _with_audit(base, locations, result, clients=clients, seconds=seconds)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+    return _with_audit(base, locations, result, clients=clients, seconds=seconds, pause_ms=pause_ms)
 
 
 def _with_audit(base: str, locations: list[str], result: dict, **run) -> dict:

@@ -3,13 +3,22 @@
 -- free times and the thread moves on to the first of them, as a person would; when a clinic
 -- has nothing left the thread moves on to the next clinic.
 -- Environment: BENCH_COOKIE and BENCH_CSRF (one session's cookie and its form token),
--- BENCH_TARGETS ("london=<start>,manchester=<start>,..."), BENCH_OUT (confirmations file).
+-- BENCH_TARGETS ("london=<start>,manchester=<start>,..."), BENCH_OUT (confirmations file),
+-- BENCH_PAUSE_MS (optional: each client waits a random 0 to twice this before every POST, as
+-- people do; wrk starts the clock after the pause, so it is not counted as latency).
 
 local clinics, targets = {}, {}
 local clinic_index, target, counter, token = 1, nil, 0, nil
 booked, refused, other, confirmed = 0, 0, 0, ""
 
 local threads = {}
+local pause = tonumber(os.getenv("BENCH_PAUSE_MS") or "0")
+
+if pause > 0 then
+   function delay()
+      return math.random(0, 2 * pause)
+   end
+end
 
 function setup(thread)
    table.insert(threads, thread)
