@@ -84,7 +84,7 @@ def reschedule(booking: Booking, start: datetime, now: datetime | None = None) -
     """Move an active booking to another free slot at the same clinic."""
     now = now or utcnow()
     clinic = catalogue.by_id(booking.clinic_id)
-    if not booking.is_active or not availability.is_free(clinic, start, now):
+    if clinic is None or not booking.is_active or not availability.is_free(clinic, start, now):
         raise SlotUnavailable
     before = _describe(booking)
     booking.starts_at = start
