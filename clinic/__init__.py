@@ -5,12 +5,29 @@ from pathlib import Path
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from clinic import config as settings
 from clinic.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_YEAR = 365 * 24 * 3600
+# The largest id an INTEGER column holds on PostgreSQL (SQLite's goes further, ids never do).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every URL: only whole numbers a database id can be, so a bigger one is a
+    404 rather than an "integer out of range" (PostgreSQL) or an OverflowError (SQLite)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
+
+    def to_python(self, value: str) -> int:
+        # Refuse long strings before int(): Python will not read one of over 4,300 digits.
+        if len(value.lstrip("0")) > len(str(self.max)):
+            raise ValidationError()
+        return super().to_python(value)
 
 
 class ClinicFlask(Flask):
@@ -31,6 +48,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(settings.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    # Before any blueprint: each rule looks its converters up when it is added.
+    app.url_map.converters["int"] = IdConverter
     register_extensions(app)
     register_blueprints(app)
     register_static_fingerprints(app)

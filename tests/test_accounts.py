@@ -161,3 +161,68 @@ def test_login_page_has_no_error_before_submitting(app, client):
     page = soup(client.get("/admin/login"))
     assert page.select_one("input[name=csrf_token]")
     assert not page.select(".error-summary")
+
+
+def test_signing_out_ends_a_copied_session_cookie(app, users):
+    """Sessions are signed cookies: a copy taken before signing out must stop working."""
+    browser = app.test_client()
+    login(browser, "staff")
+    copy = app.test_client()
+    cookie = browser.get_cookie("session")
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/admin/leads").status_code == 200
+    browser.post("/admin/logout", data={"csrf_token": csrf_token(browser)})
+    assert copy.get("/admin/leads").status_code == 302
+    assert login(app.test_client(), "staff").status_code == 303, "signing in again works"
+
+
+def test_a_session_ends_after_its_longest_life(app, client, users):
+    login(client, "staff")
+    assert client.get("/admin/leads").status_code == 200
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= app.config["SESSION_MAX_HOURS"] * 3600 + 1
+    assert client.get("/admin/leads").status_code == 302
+
+
+def test_a_locked_account_costs_a_password_check_like_any_other(app, users, monkeypatch):
+    """Refusing a locked or deactivated account before hashing would tell which accounts exist."""
+    from clinic.accounts import services
+
+    with app.app_context():
+        user = services.find_user("staff@example.test")
+        user.locked_until = utcnow() + timedelta(minutes=5)
+        checked = []
+        monkeypatch.setattr(User, "check_password", lambda self, pw: checked.append(pw))
+        assert services.authenticate("staff@example.test", PASSWORD) is None
+        user.locked_until, user.active = None, False
+        assert services.authenticate("staff@example.test", PASSWORD) is None
+        db.session.rollback()
+    assert checked == [PASSWORD, PASSWORD]
+
+
+def test_a_password_typed_into_the_email_box_is_not_audited(app, client, users):
+    login(client, email="my secret password", password="x")
+    login(client, email="Someone@Example.test", password="x")
+    with app.app_context():
+        details = list(db.session.scalars(sa.select(AuditEntry.detail).order_by(AuditEntry.id)))
+    assert details == ["(not an e-mail address)", "someone@example.test"]
+
+
+def test_a_page_of_another_role_says_so_and_links_back(app, client, users):
+    login(client, "marketer")
+    response = client.get("/admin/leads")
+    assert response.status_code == 403
+    page = soup(response)
+    assert page.h1.get_text() == "Your account cannot open this page"
+    assert page.select_one('a[href="/admin/"]')
+
+
+def test_a_form_sent_after_signing_out_says_nothing_was_saved(app, users):
+    """The session cookie is gone (signed out elsewhere, or expired): the form's token with it."""
+    browser = app.test_client()
+    login(browser, "staff")
+    token = csrf_token(browser, "/admin/account/password")
+    browser.delete_cookie("session")
+    response = browser.post("/admin/account/password", data={"csrf_token": token})
+    assert response.status_code == 400
+    assert "Nothing was saved" in soup(response).h1.get_text()

@@ -56,6 +56,22 @@ texts = st.one_of(
         ]
     ),
 )
+# Values just past what a date or a database integer holds: 9999-12-31 overflows a day (or a
+# UTC offset) later, 2147483648 is "integer out of range" on PostgreSQL, 25 digits on SQLite.
+CRAFTED = [
+    "9999-12-31",
+    "0001-01-01",
+    "9999-12-31T23:59:00-23:59",
+    "9999-12-31T23:00:00+00:00",
+    "0001-01-01T00:00:00+23:59",
+    "2147483647",
+    "2147483648",
+    "-2147483649",
+    "1" * 25,
+    "9" * 5000,
+]
+crafted = st.sampled_from(CRAFTED)
+texts = st.one_of(texts, crafted)
 ALLOWED_FORM = {200, 303, 400, 409, 422, 429}
 
 
@@ -118,6 +134,26 @@ def test_booking_query_parameters(fuzz_app, clinic, day, source):
 
 
 @FUZZ
+@given(field=st.sampled_from(["slot", "date"]), value=crafted)
+def test_booking_form_survives_crafted_times(fuzz_app, field, value):
+    """The values bare (not after MARKER), so that they reach the date and time parsing."""
+    client = fuzz_app.test_client()
+    response = client.post("/book", data={**booking_data(client), field: value})
+    assert response.status_code in ALLOWED_FORM
+    _no_raw_echo(response)
+
+
+@FUZZ
+@given(clinic=st.sampled_from(["london", "bedford", "manchester"]), day=st.one_of(crafted, texts))
+def test_slots_of_a_known_clinic_on_any_day(fuzz_app, clinic, day):
+    response = fuzz_app.test_client().get(
+        "/book/slots", query_string={"clinic": clinic, "date": day}
+    )
+    assert response.status_code in {200, 400}
+    _no_raw_echo(response)
+
+
+@FUZZ
 @given(segment=texts)
 def test_any_slug_is_200_or_404(fuzz_app, segment):
     client = fuzz_app.test_client()
@@ -169,3 +205,37 @@ def test_admin_lead_search_survives_anything(fuzz_app, query):
         expected = {400} if has_nul else {200, 422}  # 422: a filter it cannot use, explained
         assert response.status_code in expected, (path, response.status_code)
         _no_raw_echo(response)
+
+
+AUDIT_KEYS = ["action", "user", "target", "page"]
+ID_PATHS = ["/admin/leads/{}", "/admin/content/articles/{}", "/admin/content/images/{}",
+            "/admin/content/articles/1/revisions/compare?a={}&b=1"]  # fmt: skip
+
+
+@FUZZ
+@given(
+    query=st.dictionaries(
+        st.sampled_from(SEARCH_KEYS + AUDIT_KEYS), st.one_of(crafted, texts), max_size=5
+    )
+)
+def test_admin_filters_survive_crafted_values(fuzz_app, query):
+    """Dates, ids and page numbers bare, so that they reach the parsing (and the database)."""
+    make_users_once(fuzz_app)
+    client = fuzz_app.test_client()
+    login(client, "admin")
+    has_nul = any("\x00" in value for value in query.values())
+    for path in ("/admin/leads", "/admin/leads.csv", "/admin/emails", "/admin/bookings",
+                 "/admin/audit"):  # fmt: skip
+        response = client.get(path, query_string=query)
+        assert response.status_code in ({400} if has_nul else {200, 422}), (path, query)
+
+
+@FUZZ
+@given(number=st.one_of(crafted, st.integers(min_value=0, max_value=10**30).map(str)))
+def test_admin_ids_of_any_size(fuzz_app, number):
+    make_users_once(fuzz_app)
+    client = fuzz_app.test_client()
+    login(client, "admin")
+    for path in ID_PATHS:
+        response = client.get(path.format(number))
+        assert response.status_code in {200, 404}, (path, number, response.status_code)

@@ -263,7 +263,7 @@ def test_listing_is_audited_without_personal_data(demo, staff, three, users):
     staff.get("/admin/leads?q=Ada+Lovelace&status=new&clinic=london&sort=name")
     [entry] = audits(demo, "leads_listed")
     assert entry.user_id == users["staff"] and entry.ip_address == "127.0.0.1"
-    assert entry.detail == "status=new clinic=london sort=name search=yes"
+    assert entry.detail == f"status=new clinic=london sort=name search=yes leads={three['ada']}"
     assert "Ada" not in entry.detail
 
 
@@ -299,7 +299,7 @@ def test_detail_shows_contact_calls_attribution_consent_and_timeline(demo, staff
     assert page.select_one('a[href="mailto:ada@example.com"]')
     local = starts.astimezone(queries.UK)
     assert f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}" in text
-    assert "ProHealth Clinic Manchester" in text and "Confirmed" in text
+    assert "ProHealth Clinic Manchester" in text and "Booked" in text
     assert "Lower back pain for two years." in text
     for value in (
         "amitriptyline-for-back-pain",
@@ -441,7 +441,7 @@ def test_csv_respects_the_filter_and_neutralises_formulas(demo, staff, users):
     assert "no-store" in response.headers["Cache-Control"]
     rows = read_csv(response)
     assert [row["name"] for row in rows] == ["'" + name for name in EVIL_NAMES]
-    assert all(row["phone"].startswith("'+4479112") for row in rows)
+    assert [row["phone"] for row in rows] == [f"07911 20000{n}" for n in range(len(EVIL_NAMES))]
     assert list(rows[0]) == list(exports.CSV_COLUMNS)
     assert {row["utm_source"] for row in rows} == {"evil"}
     assert {row["clinic"] for row in rows} == {"ProHealth Clinic London"}
@@ -555,3 +555,54 @@ def test_signed_out_posts_change_nothing(demo, client, route):
     with demo.app_context():
         lead = db.session.get(Lead, lead_id)
         assert (lead.status, lead.erased_at, lead.events) == ("new", None, [])
+
+
+def test_staff_correct_a_leads_name_and_phone_on_record(demo, staff, users):
+    """The booking form never changes a known person's details; staff do, after a call."""
+    lead_id = book(demo, staff, ADA)
+    token = form_token(staff, lead_id, "contact")
+    bad = staff.post(f"/admin/leads/{lead_id}/contact",
+                     data={"csrf_token": token, "name": "Ada King", "phone": "12"})  # fmt: skip
+    assert bad.status_code == 422
+    page = soup(bad)
+    assert "Enter a phone number like" in page.select_one("#phone-error").get_text()
+    assert page.select_one("details").has_attr("open")
+    fixed = {"csrf_token": token, "name": "Ada King", "phone": "07911 100009"}
+    response = staff.post(f"/admin/leads/{lead_id}/contact", data=fixed)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/admin/leads/{lead_id}#contact"
+    with demo.app_context():
+        lead = db.session.get(Lead, lead_id)
+        assert (lead.name, lead.phone) == ("Ada King", "+447911100009")
+        assert [(e.kind, e.detail, e.actor) for e in lead.events][-1] == (
+            "contact",
+            "Contact details corrected: name and phone",
+            "staff@example.test",
+        )
+        audit = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "lead_changed")
+        ).all()
+        assert [a.detail for a in audit] == ["corrected name, phone"]
+        assert "+447911100009" not in audit[0].detail
+
+
+def test_a_marketer_cannot_correct_contact_details(demo, staff, users):
+    lead_id = book(demo, staff, ADA)
+    marketer = demo.test_client()
+    signed_in(marketer, "marketer")
+    token = csrf_token(marketer, TOKEN_PAGE)
+    data = {"csrf_token": token, "name": "X Y", "phone": "07911 100009"}
+    response = marketer.post(f"/admin/leads/{lead_id}/contact", data=data)
+    assert response.status_code == 403
+    with demo.app_context():
+        assert db.session.get(Lead, lead_id).name == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    ("stored", "cell"),
+    [("+447911123456", "07911 123456"), ("+441234380345", "01234 380345"),
+     ("+33123456789", "0033 1 23 45 67 89"), (None, ""), ("not a number", "not a number")],
+)  # fmt: skip
+def test_phones_are_exported_as_dialled_from_the_uk(stored, cell):
+    assert exports.dialable(stored) == cell
+    assert exports.neutralise(exports.dialable(stored)) == cell

@@ -26,6 +26,8 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set on signing out: sessions are signed cookies, so a copy of one would otherwise live on.
+    sessions_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def set_password(self, password: str) -> None:
@@ -40,12 +42,13 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        # Changing the password ends every other session of this user.
+        # Changing the password ends every other session of this user; signing out, all.
         return f"{self.id}:{self.session_stamp}"
 
     @property
     def session_stamp(self) -> str:
-        return f"{self.password_changed_at.timestamp():.6f}"
+        ended = self.sessions_ended_at.timestamp() if self.sessions_ended_at else 0
+        return f"{self.password_changed_at.timestamp():.6f}-{ended:.6f}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

@@ -1,8 +1,10 @@
 """Sign-in rules: one answer for any failure, a lock after repeated failures."""
 
+import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from clinic.accounts.models import ROLES, User
@@ -28,6 +30,7 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> User
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not user.active or (user.locked_until and user.locked_until > now):
+        user.check_password(password)  # as slow as any other refusal: nothing to tell apart
         return None
     if not user.check_password(password):
         user.failed_logins += 1
@@ -67,8 +70,18 @@ def deactivate(email: str) -> User:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """Sign the account out everywhere: every session cookie issued so far stops working."""
+    user.sessions_ended_at = utcnow()
+
+
 def load_user(user_id: str) -> User | None:
-    """Load the session's user; a session from before a password change is refused."""
+    """Load the session's user; a session from before a password change or a sign-out, or
+    older than the longest a session may last, is refused."""
+    signed_in_at = session.get("signed_in_at")
+    max_age = current_app.config["SESSION_MAX_HOURS"] * 3600
+    if not isinstance(signed_in_at, int | float) or time.time() - signed_in_at > max_age:
+        return None
     try:
         raw_id, stamp = user_id.split(":")
         user = db.session.get(User, int(raw_id))

@@ -1,5 +1,7 @@
 """Sign in, sign out and change password for the admin."""
 
+import time
+
 from flask import (
     Blueprint,
     current_app,
@@ -40,15 +42,23 @@ def login():
         ), 422 if form.is_submitted() else 200
     user = services.authenticate(form.email.data, form.password.data)
     if user is None:
-        record("login_failed", detail=form.email.data.strip().lower()[:254])
+        record("login_failed", detail=_typed_address(form.email.data))
         db.session.commit()
         return render_template("accounts/login.html", form=form, failed=True), 401
     session.clear()
     session.permanent = True
+    session["signed_in_at"] = int(time.time())
     login_user(user)
     record("login", "user", user.id)
     db.session.commit()
     return redirect(safe_next(form.next.data), 303)
+
+
+def _typed_address(typed: str) -> str:
+    """What the audit log keeps of a failed sign-in's e-mail box: an address, never a
+    password typed into the wrong box."""
+    typed = typed.strip().lower()
+    return typed[:254] if "@" in typed and " " not in typed else "(not an e-mail address)"
 
 
 @bp.post("/logout")
@@ -56,6 +66,7 @@ def login():
 def logout():
     """Sign out and forget the session."""
     record("logout", "user", current_user.id)
+    services.end_sessions(current_user)
     db.session.commit()
     logout_user()
     session.clear()

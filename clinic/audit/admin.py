@@ -7,6 +7,7 @@ from wtforms import IntegerField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from clinic import MAX_ID
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.models import AuditEntry
 from clinic.extensions import db
@@ -16,6 +17,7 @@ bp.before_request(require_roles())  # admins only
 bp.after_request(no_store)
 
 PER_PAGE = 50
+MAX_PAGE = 10**6  # far past any real log; keeps the OFFSET within what a database accepts
 
 
 class AuditFilter(FlaskForm):
@@ -27,7 +29,11 @@ class AuditFilter(FlaskForm):
     action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
     user = SearchField("User e-mail contains", validators=[Optional(), Length(max=254)])
     target = IntegerField(
-        "Target id", validators=[Optional(), NumberRange(min=1, message="Enter a whole number.")]
+        "Target id",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message=f"Enter a whole number from 1 to {MAX_ID}."),
+        ],
     )
 
 
@@ -59,7 +65,13 @@ def index():
     if not form.validate():
         return render_template("audit_admin/index.html", form=form, page=None), 422
     query = entries(form.action.data, form.user.data or "", form.target.data)
-    page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False
-    )
-    return render_template("audit_admin/index.html", form=form, page=page)
+    return render_template("audit_admin/index.html", form=form, page=paginate(query))
+
+
+def paginate(query: sa.Select):
+    """Return the page the query string asks for: junk is the first, past the end the last."""
+    number = min(request.args.get("page", 1, type=int), MAX_PAGE)
+    page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
+    if page.page > page.pages > 0:
+        page = db.paginate(query, page=page.pages, per_page=PER_PAGE, error_out=False)
+    return page

@@ -32,7 +32,14 @@ bp.before_request(require_roles("staff"))
 bp.after_request(no_store)
 
 DEFAULT_DAYS = 7
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 LONGEST_RANGE = 62  # days: two months of calls is as much as one page should hold
+
+
+def in_years(_form, field) -> None:
+    """Refuse a date no call can be on (9999-12-31 would overflow a day later): a clear 422."""
+    if field.data and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(f"Enter a date from the year {FIRST_YEAR} to {LAST_YEAR}.")
 
 
 class AgendaFilter(FlaskForm):
@@ -42,8 +49,8 @@ class AgendaFilter(FlaskForm):
         csrf = False
 
     clinic = SelectField("Clinic", choices=[SelectChoice("", "All clinics")], default="")
-    start = DateField("From", name="from", default=uk_today, validators=[Optional()])
-    end = DateField("To", name="to", validators=[Optional()])
+    start = DateField("From", name="from", default=uk_today, validators=[Optional(), in_years])
+    end = DateField("To", name="to", validators=[Optional(), in_years])
 
     def first_day(self) -> date:
         return self.start.data or uk_today()
@@ -51,7 +58,9 @@ class AgendaFilter(FlaskForm):
     def last_day(self) -> date:
         return self.end.data or self.first_day() + timedelta(days=DEFAULT_DAYS)
 
-    def validate_end(self, _field) -> None:
+    def validate_end(self, field) -> None:
+        if self.start.errors or field.errors:
+            return  # a date out of range: nothing to compare
         if self.last_day() < self.first_day():
             raise ValidationError("The end date must be the same as or after the start date.")
         if (self.last_day() - self.first_day()).days > LONGEST_RANGE:
@@ -95,12 +104,16 @@ def agenda():
     clinic = next((c for c in clinics if c.slug == form.clinic.data), None)
     first, last = form.first_day(), form.last_day()
     form.end.data = last  # show the end the list uses, also when it came from the default
-    days = queries.by_day_and_clinic(queries.calls_between(first, last, clinic))
-    # Who looked at whose calls: the filter only, never the people listed.
-    record("agenda_viewed", detail=f"clinic={clinic.slug if clinic else 'all'} "
-                                   f"from={first.isoformat()} to={last.isoformat()}")  # fmt: skip
+    calls = queries.calls_between(first, last, clinic)
+    days = queries.by_day_and_clinic(calls)
+    # Who looked at whose calls: the filter and the ids of the leads listed, never their details.
+    leads = ",".join(map(str, dict.fromkeys(call.lead_id for call in calls)))
+    record("agenda_viewed", "lead", None, f"clinic={clinic.slug if clinic else 'all'} "
+           f"from={first.isoformat()} to={last.isoformat()} leads={leads or 'none'}")  # fmt: skip
+    page = _render_agenda(form, days=days, first=first, last=last)
+    # Render first: committing expires the loaded calls, and reloading them costs a query each.
     db.session.commit()
-    return _render_agenda(form, days=days, first=first, last=last)
+    return page
 
 
 def _render_agenda(form: AgendaFilter, **context) -> str:

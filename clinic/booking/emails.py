@@ -24,6 +24,7 @@ def _context(booking) -> dict:
         "admin_url": current_app.config["CLINIC_BASE_URL"] + f"/admin/leads/{booking.lead_id}",
         "site_name": current_app.config["CLINIC_NAME"],
         "site_phone": current_app.config["CLINIC_PHONE"],
+        "site_phone_hours": current_app.config["CLINIC_PHONE_HOURS"],
     }
 
 
@@ -33,7 +34,7 @@ def _invite(booking, method: str) -> list[dict]:
     return [{"filename": "invite.ics", "content_type": content_type, "data": data}]
 
 
-def _notify_staff(booking, change: str) -> None:
+def _notify_staff(booking, change: str, differs: str = "") -> None:
     staff = current_app.config["CLINIC_STAFF_EMAILS"]
     if not staff:
         return
@@ -41,7 +42,8 @@ def _notify_staff(booking, change: str) -> None:
     subject = (f"{CHANGE_WORDS[change]}: discovery call {local:%a %d %b %H:%M}, "
                f"{booking.clinic.city}")  # fmt: skip
     outbox.queue_template(
-        staff, subject, "booking_staff", {**_context(booking), "change": change},
+        staff, subject, "booking_staff",
+        {**_context(booking), "change": change, "differs": differs},
         kind="booking.staff", lead_id=booking.lead_id, booking_id=booking.id,
     )  # fmt: skip
 
@@ -65,9 +67,10 @@ def _tell_patient(booking, subject: str, template: str, change: str, method: str
     )  # fmt: skip
 
 
-def booked(booking) -> None:
-    """Tell staff and the patient about a new booking and schedule the reminder."""
-    _notify_staff(booking, "booked")
+def booked(booking, differs: str = "") -> None:
+    """Tell staff (with any contact details the form gave that differ from the record) and the
+    patient about a new booking, and schedule the reminder."""
+    _notify_staff(booking, "booked", differs)
     _tell_patient(booking, "Your free discovery call is booked", "booking_patient", "booked",
                   "REQUEST")  # fmt: skip
     _queue_reminder(booking)

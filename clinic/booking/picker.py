@@ -6,6 +6,10 @@ from functools import lru_cache
 from clinic.booking import availability
 from clinic.booking.slots import to_local
 
+# A start outside these years is no booking time: refused before any date arithmetic, which
+# overflows near year 9999 (a day later, a UTC offset) and would otherwise be a 500.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+
 
 @lru_cache(maxsize=512)
 def day_label(day: date) -> str:
@@ -18,8 +22,18 @@ def day_choices(clinic, now: datetime) -> list[tuple[date, str]]:
     return [(day, day_label(day)) for day in availability.bookable_days(clinic, now)]
 
 
+def in_horizon(day: date, now: datetime) -> bool:
+    """Tell whether a local UK day lies between today and the last bookable day."""
+    return to_local(now).date() <= day <= to_local(now + availability.rules().horizon).date()
+
+
 def slot_choices(clinic, day: date, now: datetime) -> list[tuple[str, str]]:
-    """Return (ISO 8601 start with UK offset, "09:15") for each free time."""
+    """Return (ISO 8601 start with UK offset, "09:15") for each free time.
+
+    A day outside the booking horizon has none: answered without a query (and without the
+    date arithmetic that overflows for a day such as 9999-12-31)."""
+    if not in_horizon(day, now):
+        return []
     starts = availability.free_slots(clinic, day, now)
     return [(to_local(s).isoformat(), f"{to_local(s):%H:%M}") for s in starts]
 
@@ -33,11 +47,13 @@ def parse_day(value: str | None, days: list[tuple[date, str]]) -> date | None:
 
 
 def parse_slot(value: str | None) -> datetime | None:
-    """Read an ISO 8601 start with an offset; anything else (or naive) is None."""
+    """Read an ISO 8601 start with an offset; anything else (naive, or far outside any booking
+    time such as 9999-12-31T23:59-23:59, whose UTC time is past year 9999) is None."""
     try:
         start = datetime.fromisoformat((value or "").strip())
-    except ValueError:
+        if start.tzinfo is None or start.utcoffset() is None:
+            return None
+        start = start.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if start.tzinfo is None or start.utcoffset() is None:
-        return None
-    return start.astimezone(UTC)
+    return start if FIRST_YEAR <= start.year <= LAST_YEAR else None

@@ -63,7 +63,7 @@ def book(request: Request, now: datetime | None = None) -> Booking:
     now = now or utcnow()
     if not availability.is_free(request.clinic, request.start, now):
         raise SlotUnavailable
-    lead = leads.find_or_create_lead(
+    lead, differs = leads.find_or_create_lead(
         request.email, request.name, request.phone, request.attribution
     )
     leads.record_consent(lead, request.consent_text, request.marketing_opt_in)
@@ -75,7 +75,11 @@ def book(request: Request, now: datetime | None = None) -> Booking:
     db.session.add(booking)
     db.session.flush()
     leads.record_event(lead, "booked", _describe(booking), booking_id=booking.id)
-    emails.booked(booking)
+    if differs:
+        leads.record_event(lead, "details_differ", f"This booking gave {differs}. The record "
+                           "keeps its details: check with the patient before correcting them.",
+                           booking_id=booking.id)  # fmt: skip
+    emails.booked(booking, differs)
     db.session.flush()
     return booking
 
@@ -137,6 +141,9 @@ def record_outcome(booking: Booking, outcome: str, actor: str, now: datetime | N
     booking.status = outcome
     leads.record_event(booking.lead, OUTCOME_EVENTS[outcome], f"Call on {_when(booking)}",
                        booking_id=booking.id, actor=actor)  # fmt: skip
+    if outcome == "done" and booking.lead.status == "new" and booking.lead.erased_at is None:
+        # Spoken to: no longer a new lead, so the New count means "nobody has called yet".
+        leads.change_pipeline(booking.lead, "contacted", booking.lead.owner_id, actor)
     db.session.flush()
     return booking
 

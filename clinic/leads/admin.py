@@ -5,17 +5,18 @@ Every page that shows a person's data is audited, in the same transaction as any
 
 from datetime import datetime
 
-import phonenumbers
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.accounts.roles import no_store, require_roles, roles_required
 from clinic.audit.services import record
+from clinic.booking import services as booking_services
 from clinic.booking.slots import UK
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import exports, forms, privacy, queries, services
 from clinic.leads.models import Lead
+from clinic.templating import phone_display
 
 # The prefix is /admin, not /admin/leads, so that the CSV can live at /admin/leads.csv.
 bp = Blueprint("leads_admin", __name__, url_prefix="/admin")
@@ -36,21 +37,13 @@ def machine_time(value: datetime) -> str:
     return value.astimezone(UK).isoformat(timespec="seconds")
 
 
-def phone_display(value: str | None) -> str:
-    """Show a stored E.164 number grouped for reading: +44 7911 123456."""
-    try:
-        number = phonenumbers.parse(value or "")
-    except phonenumbers.NumberParseException:
-        return value or ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
 @bp.context_processor
 def helpers() -> dict:
     """Give the leads templates their formatting helpers and the status labels."""
     return {
         "uk_short": uk_short, "machine_time": machine_time, "phone_display": phone_display,
-        "status_labels": queries.STATUS_LABELS,
+        "status_labels": queries.STATUS_LABELS, "call_labels": booking_services.STATUS_LABELS,
+        "can_take_outcome": booking_services.can_take_outcome,
     }  # fmt: skip
 
 
@@ -64,7 +57,9 @@ def index():
     """List leads, filtered, searched, sorted and paged, with a count for each status."""
     lead_filter, problems = _filter_from_request()
     results = queries.page_of_leads(lead_filter)
-    record("leads_listed", "lead", None, lead_filter.describe())
+    # Who saw whom: the filter (not the search words) and the ids of the leads on the page.
+    leads = ",".join(str(row.lead.id) for row in results.rows)
+    record("leads_listed", "lead", None, f"{lead_filter.describe()} leads={leads or 'none'}")
     page = render_template(
         "leads/index.html", filter=lead_filter, problems=problems, results=results,
         counts=queries.status_counts(lead_filter), choices=queries.filter_choices(lead_filter),
@@ -114,6 +109,27 @@ def change_status(lead_id: int):
     db.session.commit()
     flash("Status and owner saved.")
     return _back_to(lead, "pipeline")
+
+
+@bp.post("/leads/<int:lead_id>/contact")
+def correct_contact(lead_id: int):
+    """Correct the person's name or phone, as they asked (audited, on the timeline)."""
+    lead = db.get_or_404(Lead, lead_id)
+    form = forms.ContactForm()
+    if not lead.erased_at and not form.validate():
+        return _render_detail(lead, 422, contact_form=form)
+    try:
+        change = services.correct_contact(lead, form.name.data, form.phone.data,
+                                          actor=current_user.email)  # fmt: skip
+    except services.LeadErased:
+        return _refuse_erased(lead)
+    if not change:
+        flash("Nothing changed.")
+        return _back_to(lead, "contact")
+    record("lead_changed", "lead", lead.id, change)
+    db.session.commit()
+    flash("Contact details saved.")
+    return _back_to(lead, "contact")
 
 
 @bp.post("/leads/<int:lead_id>/notes")
@@ -178,6 +194,8 @@ def _render_detail(lead: Lead, status: int = 200, **bound_forms):
         owner_email=queries.owner_emails({lead.owner_id}).get(lead.owner_id),
         status_form=status_form, failed_form=failed,
         note_form=bound_forms.get("note_form") or forms.NoteForm(formdata=None),
+        contact_form=bound_forms.get("contact_form")
+        or forms.ContactForm(formdata=None, data={"name": lead.name, "phone": lead.phone}),
         erase_form=bound_forms.get("erase_form") or forms.EraseForm(formdata=None),
     )  # fmt: skip
     db.session.commit()

@@ -1,10 +1,11 @@
 """Staff forms on a lead's page: pipeline status and owner, a note, erasure."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from clinic.booking.forms import normalise_phone
 from clinic.leads.queries import STATUS_LABELS
 
 NOTE_LENGTH = 5000
@@ -39,6 +40,17 @@ class StatusForm(FlaskForm):
     @property
     def owner_id(self) -> int | None:
         return int(self.owner.data) if self.owner.data else None
+
+
+class ContactForm(FlaskForm):
+    """Correct a lead's name or phone after speaking to them (the booking form never does)."""
+
+    name = StringField(
+        "Name", filters=[_strip],
+        validators=[InputRequired("Enter the person's name."),
+                    Length(min=2, max=120, message="Enter the name (2 to 120 characters).")],
+    )  # fmt: skip
+    phone = TelField("Phone", validators=[InputRequired("Enter a phone number."), normalise_phone])
 
 
 class NoteForm(FlaskForm):

@@ -396,6 +396,8 @@ EVENT_TITLES = {
     "cancelled": "Cancelled the call",
     "status": "Pipeline changed",
     "note": "Note",
+    "details_differ": "Booked with other contact details",
+    "contact": "Contact details corrected",
 }
 
 

@@ -12,15 +12,37 @@ class LeadErased(Exception):
     """The person's details were erased: their record can no longer change."""
 
 
-def find_or_create_lead(email: str, name: str, phone: str, attribution: dict) -> Lead:
-    """Return the lead for this e-mail, creating it with its first-touch attribution."""
+def find_or_create_lead(email: str, name: str, phone: str, attribution: dict) -> tuple[Lead, str]:
+    """Return the lead for this e-mail (created with its first-touch attribution) and what the
+    form gave that differs from a known lead's record, or "".
+
+    The form never changes a known person's name or phone: anyone can type anyone's e-mail
+    address. Staff see the difference and correct the record after speaking to the patient."""
     lead = db.session.scalar(sa.select(Lead).where(Lead.email == email))
     if lead is None:
         values = {k: (attribution.get(k) or None) for k in ATTRIBUTION_FIELDS}
-        lead = Lead(email=email, **values)
+        lead = Lead(email=email, name=name, phone=phone, **values)
         db.session.add(lead)
+        return lead, ""
+    differs = []
+    if name != lead.name:
+        differs.append(f"the name “{name}”")
+    if phone != lead.phone:
+        differs.append(f"the phone number {phone}")
+    return lead, " and ".join(differs)
+
+
+def correct_contact(lead: Lead, name: str, phone: str, actor: str) -> str:
+    """Change a lead's name or phone (staff, after speaking to the patient); return what
+    changed for the audit log (field names only, no personal data), or ""."""
+    _refuse_if_erased(lead)
+    changed = [f for f, new in (("name", name), ("phone", phone)) if getattr(lead, f) != new]
+    if not changed:
+        return ""
     lead.name, lead.phone = name, phone
-    return lead
+    record_event(lead, "contact", "Contact details corrected: " + " and ".join(changed),
+                 actor=actor)  # fmt: skip
+    return "corrected " + ", ".join(changed)
 
 
 def record_consent(lead: Lead, consent_text: str, marketing_opt_in: bool) -> None:

@@ -18,6 +18,7 @@ bp.before_request(require_roles("staff"))
 bp.after_request(no_store)
 
 PER_PAGE = 25
+MAX_PAGE = 10**6  # far past any real log; keeps the OFFSET within what a database accepts
 STATUS_LABELS = {"pending": "Waiting", "sending": "Sending", "sent": "Sent", "failed": "Failed",
                  "cancelled": "Cancelled"}  # fmt: skip
 
@@ -53,11 +54,15 @@ def index():
     )
     if form.status.data:
         query = query.where(OutboxMessage.status == form.status.data)
-    page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False
-    )
-    # Recipients are personal data: record who looked, with the filter but not the addresses.
-    record("emails_viewed", detail=f"status={form.status.data or 'any'} page={page.page}")
+    number = min(request.args.get("page", 1, type=int), MAX_PAGE)
+    page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
+    if page.page > page.pages > 0:  # past the end: show the last page
+        page = db.paginate(query, page=page.pages, per_page=PER_PAGE, error_out=False)
+    # Recipients are personal data: record who looked, with the filter and the leads whose
+    # e-mails were listed, but not the addresses.
+    leads = ",".join(map(str, dict.fromkeys(m.lead_id for m in page.items if m.lead_id)))
+    shown = f"status={form.status.data or 'any'} page={page.page} leads={leads or 'none'}"
+    record("emails_viewed", "lead", None, shown)
     db.session.commit()
     return _render_index(form, page=page)
 
