@@ -62,6 +62,9 @@ def from_environment(instance_path: str) -> dict:
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "ProHealth Clinic"),
         "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", "+44 1234 380345"),
         "CLINIC_EMAIL": os.environ.get("CLINIC_EMAIL", "info@prohealthclinic.co.uk"),
+        "CLINIC_PHONE_HOURS": os.environ.get(
+            "CLINIC_PHONE_HOURS", "Monday to Saturday, 09:00 to 18:00"
+        ),
         "CLINIC_STAFF_EMAILS": [
             e.strip() for e in os.environ.get("CLINIC_STAFF_EMAILS", "").split(",") if e.strip()
         ],
@@ -69,6 +72,7 @@ def from_environment(instance_path: str) -> dict:
         "CLINIC_PAGE_CACHE_SECONDS": int(os.environ.get("CLINIC_PAGE_CACHE_SECONDS", "60")),
         "CLINIC_CACHE_CHECK_SECONDS": float(os.environ.get("CLINIC_CACHE_CHECK_SECONDS", "1")),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "SESSION_MAX_HOURS": int(os.environ.get("CLINIC_SESSION_MAX_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(
             hours=int(os.environ.get("CLINIC_SESSION_HOURS", "8"))
         ),

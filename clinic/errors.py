@@ -1,6 +1,6 @@
 """Helpful error pages that keep the site's navigation and never leak details."""
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
@@ -10,6 +10,9 @@ MESSAGES = {
     400: ("We could not accept that request",
           "The form may have been open for a long time or sent twice. Please go back, reload "
           "the page and try again."),
+    403: ("Your account cannot open this page",
+          "This page belongs to another role (staff see patients, marketers edit content). If "
+          "you need it for your work, ask an admin to change your role."),
     410: ("This link has expired",
           "Links to change a call stop working once the call has taken place."),
     429: ("Too many attempts",
@@ -18,11 +21,19 @@ MESSAGES = {
     503: ("We are very busy right now",
           "Please try again in a minute, or phone us and we will book the call for you."),
 }  # fmt: skip
+ADMIN_FORM_EXPIRED = (
+    "Nothing was saved",
+    "You were signed out (after hours without use, or from another tab), or the page was open "
+    "for a very long time. Copy anything you typed, sign in again, then open the page afresh "
+    "and make the change.",
+)
 
 
-def _message(code: int):
-    heading, text = MESSAGES[code]
-    return render_template("errors/message.html", heading=heading, text=text), code
+def message_page(code: int, message: tuple[str, str] | None = None):
+    """The short page for an error code: what happened and how else to reach us."""
+    heading, text = message or MESSAGES[code]
+    admin = request.path.startswith("/admin")
+    return render_template("errors/message.html", heading=heading, text=text, admin=admin), code
 
 
 def init_app(app: Flask) -> None:
@@ -36,17 +47,19 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(_error):
-        return _message(400)
+        if request.path.startswith("/admin/") and request.endpoint != "accounts.login":
+            return message_page(400, ADMIN_FORM_EXPIRED)
+        return message_page(400)
 
-    for code in (400, 410, 429, 503):
-        app.register_error_handler(code, lambda _error, code=code: _message(code))
+    for code in (400, 403, 410, 429, 503):
+        app.register_error_handler(code, lambda _error, code=code: message_page(code))
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):
         # The database is down or locked for too long: say so, and how else to reach us.
         app.logger.error("database unavailable: %s", error)
         db.session.rollback()
-        response = app.make_response(_message(503))
+        response = app.make_response(message_page(503))
         response.headers["Retry-After"] = "60"
         return response
 

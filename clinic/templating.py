@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from urllib.parse import urlencode
 
+import phonenumbers
 from flask import Flask, current_app, has_request_context, request
 
 from clinic.booking.slots import UK
@@ -29,10 +30,21 @@ def uk_iso(value: datetime) -> str:
     return value.astimezone(UK).isoformat()
 
 
+def phone_display(value: str | None) -> str:
+    """Show a stored E.164 number grouped for reading: +44 7911 123456."""
+    try:
+        number = phonenumbers.parse(value or "")
+    except phonenumbers.NumberParseException:
+        return value or ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(book_url=book_url, absolute_url=absolute_url)
-    app.jinja_env.filters.update(uk_date=uk_date, uk_day_time=uk_day_time, uk_iso=uk_iso)
+    app.jinja_env.filters.update(
+        uk_date=uk_date, uk_day_time=uk_day_time, uk_iso=uk_iso, phone_display=phone_display
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -45,6 +57,7 @@ def init_app(app: Flask) -> None:
                 "phone": config["CLINIC_PHONE"],
                 "phone_href": "tel:" + config["CLINIC_PHONE"].replace(" ", ""),
                 "email": config["CLINIC_EMAIL"],
+                "phone_hours": config["CLINIC_PHONE_HOURS"],
                 "base_url": config["CLINIC_BASE_URL"],
             },
             "canonical_url": config["CLINIC_BASE_URL"]

@@ -11,6 +11,7 @@ from clinic.audit.models import AuditEntry
 from clinic.booking.models import Booking
 from clinic.booking.services import can_take_outcome
 from clinic.booking.slots import UK
+from clinic.content.models import Article, Redirect
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
@@ -21,6 +22,7 @@ from tests.booking_helpers import GOOD, booking_data, first_free_slot
 from tests.helpers import soup
 
 ARTICLE = "amitriptyline-for-back-pain"
+CHART_BY_ARTICLE = "New leads per week by the article of their first visit"
 PHONE_E164 = "+447911123456"
 
 
@@ -101,14 +103,16 @@ def test_agenda_filters_by_clinic_and_days(demo, staff):
     london = first_free_slot(demo.test_client(), "london")
     later = first_free_slot(demo.test_client(), "bedford", days_ahead=2)
     book(demo, "london", slot=london, name="Lena London", email="lena@example.com")
-    book(demo, "bedford", slot=later, name="Bea Bedford", email="bea@example.com")
+    bea = book(demo, "bedford", slot=later, name="Bea Bedford", email="bea@example.com")
     page = text_of(soup(staff.get("/admin/bookings?clinic=bedford")))
     assert "Bea Bedford" in page and "Lena London" not in page
     only_later = f"/admin/bookings?from={later[:10]}&to={later[:10]}"
     page = text_of(soup(staff.get(only_later)))
     assert "Bea Bedford" in page and "Lena London" not in page
+    with demo.app_context():
+        bea_lead = db.session.get(Booking, bea).lead_id
     assert audit_entries(demo, "agenda_viewed")[-1].detail == (
-        f"clinic=all from={later[:10]} to={later[:10]}"
+        f"clinic=all from={later[:10]} to={later[:10]} leads={bea_lead}"
     )
 
 
@@ -204,8 +208,10 @@ def test_email_log_lists_messages_and_filters_by_status(demo, staff):
     assert "Failed" in text_of(row) and "8 of 8" in text_of(row)
     error = text_of(row.select_one(".email-error"))
     assert error.startswith("SMTPRecipientsRefused") and len(error) <= 160
+    with demo.app_context():
+        lead_id = db.session.scalar(sa.select(Lead.id))
     assert [e.detail for e in audit_entries(demo, "emails_viewed")] == [
-        "status=any page=1", "status=failed page=1",
+        f"status=any page=1 leads={lead_id}", f"status=failed page=1 leads={lead_id}",
     ]  # fmt: skip
 
 
@@ -405,14 +411,42 @@ def test_dashboard_shows_figures_and_charts_to_staff(demo, staff):
         assert not svg.has_attr("style")
     this_week = list(chart_table(page, "New leads per week by clinic").values())[-1]
     assert this_week == {"London": "1", "Manchester": "1", "Bedford": "1", "All": "3"}
-    by_article = list(chart_table(page, "New leads per week by source article").values())[-1]
+    by_article = list(chart_table(page, CHART_BY_ARTICLE).values())[-1]
     assert by_article == {ARTICLE: "2", "(direct)": "1", "All": "3"}
     clinic_svg = svgs[0]
     assert "3 leads in the 12 weeks" in text_of(clinic_svg.desc)
     assert len(clinic_svg.select("g.chart-bars rect")) == 3
+    assert article_table(page) == {
+        article_title(demo): ["2", "0", "0"],
+        "(direct)": ["1", "0", "0"],
+    }
+
+
+def article_title(app) -> str:
+    with app.app_context():
+        return db.session.scalar(sa.select(Article.title).where(Article.slug == ARTICLE))
+
+
+def article_table(page) -> dict[str, list[str]]:
     rows = page.select("section[aria-labelledby=articles-title] tbody tr")
-    bookings = {text_of(r.select("td")[0]): text_of(r.select("td")[1]) for r in rows}
-    assert bookings == {ARTICLE: "2", "(direct)": "1"}
+    return {text_of(r.th): [text_of(td) for td in r.select("td")] for r in rows}
+
+
+def test_article_table_follows_renames_leaves_out_cancelled_calls_and_counts_outcomes(demo, staff):
+    done, cancelled, treated = (
+        book(demo, "london", name="Dee Done", email="dee@example.com", **{"from": ARTICLE}),
+        book(demo, "london", name="Cy Cancel", email="cy@example.com", **{"from": ARTICLE}),
+        book(demo, "bedford", name="Tess Treat", email="tess@example.com",
+             **{"from": "old-name-of-the-article"}),
+    )  # fmt: skip
+    with demo.app_context():
+        db.session.add(Redirect(old_path="/articles/old-name-of-the-article",
+                                new_path=f"/articles/{ARTICLE}"))  # fmt: skip
+        db.session.get(Booking, done).status = "done"
+        db.session.get(Booking, cancelled).status = "cancelled"
+        db.session.get(Booking, treated).lead.status = "treatment_booked"
+        db.session.commit()
+    assert article_table(soup(staff.get("/admin/"))) == {article_title(demo): ["2", "1", "1"]}
 
 
 def test_marketer_dashboard_shows_aggregates_only(demo, users):
@@ -427,12 +461,8 @@ def test_marketer_dashboard_shows_aggregates_only(demo, users):
                      "/admin/leads/"):  # fmt: skip
         assert personal not in html, personal
     page = soup(response)
-    assert [text_of(s.h2) for s in page.select("section.chart")] == [
-        "New leads per week by source article"
-    ]
-    assert (
-        list(chart_table(page, "New leads per week by source article").values())[-1]["All"] == "3"
-    )
+    assert [text_of(s.h2) for s in page.select("section.chart")] == [CHART_BY_ARTICLE]
+    assert list(chart_table(page, CHART_BY_ARTICLE).values())[-1]["All"] == "3"
     assert page.select_one("section[aria-labelledby=articles-title] table")
     assert not page.select(".stat-list")
 
@@ -512,3 +542,31 @@ def test_top_series_folds_small_articles_and_puts_direct_last():
         "(direct)",
     ]  # fmt: skip
     assert series[-2][1] == [3, 0]
+
+
+def test_an_outcome_from_the_leads_page_moves_a_new_lead_to_contacted(demo, staff):
+    booking_id = book(demo)
+    move(demo, booking_id, utcnow().replace(second=0, microsecond=0) - timedelta(hours=3))
+    with demo.app_context():
+        lead_id = db.session.get(Booking, booking_id).lead_id
+    page = f"/admin/leads/{lead_id}"
+    form = soup(staff.get(page)).select_one(f'form[action="/admin/bookings/{booking_id}/outcome"]')
+    assert form is not None, "the lead's page offers the outcome of a call that took place"
+    data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    response = staff.post(form["action"], data={**data, "outcome": "done"})
+    assert response.headers["Location"] == page
+    with demo.app_context():
+        lead = db.session.get(Booking, booking_id).lead
+        assert lead.status == "contacted"
+        assert [e.kind for e in lead.events][-2:] == ["call_done", "status"]
+    assert "Call done" in soup(staff.get(page)).select_one("#calls-title").find_next("table").text
+
+
+def test_a_no_show_leaves_the_lead_new(demo, staff):
+    booking_id = book(demo)
+    move(demo, booking_id, utcnow().replace(second=0, microsecond=0) - timedelta(hours=3))
+    token = csrf_token(staff, "/admin/bookings")
+    staff.post(f"/admin/bookings/{booking_id}/outcome",
+               data={"csrf_token": token, "outcome": "no_show"})  # fmt: skip
+    with demo.app_context():
+        assert db.session.get(Booking, booking_id).lead.status == "new"

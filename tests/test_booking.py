@@ -38,6 +38,20 @@ def test_form_preselects_clinic_and_records_source(demo, client):
     assert not page.select_one("#marketing_opt_in").has_attr("checked")
 
 
+@pytest.mark.parametrize(
+    ("referrer", "source"),
+    [
+        ("http://localhost/articles/amitriptyline-for-back-pain", "amitriptyline-for-back-pain"),
+        ("http://localhost/articles/", ""),
+        ("http://localhost/clinics/london", ""),
+        ("https://elsewhere.example/articles/amitriptyline-for-back-pain", ""),
+    ],
+)
+def test_the_header_button_still_credits_the_article_just_read(demo, client, referrer, source):
+    page = soup(client.get("/book", headers={"Referer": referrer}))
+    assert page.select_one("input[name=from]")["value"] == source
+
+
 def test_show_times_without_javascript(demo, client):
     fields = form_fields(client, "/book")
     day = soup(client.get("/book?clinic=bedford")).select("select#date option")[1]["value"]
@@ -190,7 +204,7 @@ def test_missing_csrf_token_is_refused(demo, client):
     data.pop("csrf_token")
     response = client.post("/book", data=data)
     assert response.status_code == 400
-    assert "We could not accept that request" in response.get_data(as_text=True)
+    assert "Nothing was sent" in response.get_data(as_text=True)
     with demo.app_context():
         assert _count(Booking) == 0
 
@@ -228,20 +242,39 @@ def test_taken_slot_offers_next_times_and_keeps_data(demo, client):
     assert all(o > slot for o in offered)
     assert page.select_one("#name")["value"] == "Grace Hopper"
     assert page.select_one("#email")["value"] == "grace@example.com"
+    # The offered times carry their day: they get tiles wide enough for it.
+    assert "times-wide" in page.select_one("[data-times]")["class"]
 
 
-def test_one_person_is_one_lead(demo, client):
+def test_one_person_is_one_lead_whose_details_a_form_cannot_change(demo, client):
+    """Anyone can type anyone's e-mail address: a second booking with other details leaves
+    the record alone and tells staff what differs."""
+    demo.config["CLINIC_STAFF_EMAILS"] = ["desk@example.com"]
     client.post("/book", data=booking_data(client, slot=first_free_slot(client)))
-    client.post(
+    other = demo.test_client()
+    other.post(
         "/book",
         data=booking_data(
-            client, slot=first_free_slot(client), email="ADA@example.com", phone="+44 7911 123999"
-        ),
+            other,
+            slot=first_free_slot(other),
+            email="ADA@example.com",
+            name="Mallory",
+            phone="+44 7911 123999",
+        ),  # fmt: skip
     )
     with demo.app_context():
         assert _count(Lead) == 1
         assert _count(Booking) == 2
-        assert db.session.scalar(sa.select(Lead.phone)) == "+447911123999"
+        lead = db.session.scalar(sa.select(Lead))
+        assert (lead.name, lead.phone) == ("Ada Lovelace", "+447911123456")
+        differ = db.session.scalar(sa.select(LeadEvent).where(LeadEvent.kind == "details_differ"))
+        assert "Mallory" in differ.detail and "+447911123999" in differ.detail
+        staff = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "booking.staff")
+            .order_by(OutboxMessage.id)
+        ).all()  # fmt: skip
+        assert "differ from the record" not in staff[0].text_body
+        assert "Mallory" in staff[1].text_body and "differ from the record" in staff[1].text_body
 
 
 def test_twenty_concurrent_submissions_make_one_booking(demo):
@@ -271,13 +304,47 @@ def test_twenty_concurrent_submissions_make_one_booking(demo):
         assert _count(Lead) == 1
 
 
-def test_rate_limit_answers_429_with_a_friendly_page(demo, client):
+def test_rate_limit_answers_429_with_the_form_and_what_was_typed(demo, client):
     demo.config["BOOKING_RATE_LIMIT"] = "2 per minute"
-    fields = {**form_fields(client), "action": "times"}
-    assert [client.post("/book", data=fields).status_code for _ in range(2)] == [200, 200]
+    fields = {**form_fields(client), "action": "book", "name": "Grace Hopper"}
+    assert [client.post("/book", data=fields).status_code for _ in range(2)] == [422, 422]
     response = client.post("/book", data=fields)
     assert response.status_code == 429
-    assert "Too many attempts" in response.get_data(as_text=True)
+    page = soup(response)
+    assert "many times in a short while" in page.select_one("#error-summary").get_text()
+    assert page.select_one("#name")["value"] == "Grace Hopper"
+
+
+def test_showing_times_without_javascript_is_not_rate_limited(demo, client):
+    """Each "Show free times" press posts the form; browsing days must not lock a patient out."""
+    demo.config["BOOKING_RATE_LIMIT"] = "2 per minute"
+    fields = {**form_fields(client), "action": "times", "clinic": "london"}
+    assert {client.post("/book", data=fields).status_code for _ in range(5)} == {200}
+    assert client.post("/book", data={**fields, "action": "book"}).status_code == 422
+
+
+def test_an_expired_form_comes_back_filled_in_and_books_on_the_next_try(demo, client):
+    data = booking_data(client, csrf_token="expired-or-from-another-session")
+    response = client.post("/book", data=data)
+    assert response.status_code == 400
+    page = soup(response)
+    assert "Nothing was sent" in page.select_one("#error-summary").get_text()
+    assert page.select_one("#name")["value"] == data["name"]
+    assert page.select_one("#phone")["value"] == data["phone"]
+    with demo.app_context():
+        assert _count(Booking) == 0
+    fresh = page.select_one("input[name=csrf_token]")["value"]
+    assert client.post("/book", data={**data, "csrf_token": fresh}).status_code == 303
+
+
+def test_error_summary_links_reach_an_input(demo, client):
+    fields = {**form_fields(client, "/book"), "action": "book"}
+    page = soup(client.post("/book", data=fields))
+    targets = [a["href"][1:] for a in page.select("#error-summary a")]
+    assert {"clinic-london", "date", "name", "email", "phone", "consent"} <= set(targets)
+    for target in targets:
+        element = page.find(id=target)
+        assert element is not None and element.name in ("input", "select", "textarea"), target
 
 
 def _book(client) -> tuple[str, str]:
@@ -344,9 +411,21 @@ def test_manage_link_refuses_a_taken_slot(demo, client):
     assert "not free any more" in response.get_data(as_text=True)
 
 
+def test_manage_link_asks_before_cancelling(demo, client):
+    _slot, manage = _book(client)
+    response = client.post(manage + "/cancel", data=_manage_form(client, manage))
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.select_one("input[name=confirm]")["value"] == "yes"
+    assert page.select_one(f'a[href="{manage}"]').get_text() == "No, keep my call"
+    with demo.app_context():
+        assert db.session.scalar(sa.select(Booking.status)) == "confirmed"
+
+
 def test_manage_link_cancels_and_frees_the_slot(demo, client):
     slot, manage = _book(client)
-    response = client.post(manage + "/cancel", data=_manage_form(client, manage))
+    data = {**_manage_form(client, manage), "confirm": "yes"}
+    response = client.post(manage + "/cancel", data=data)
     assert response.status_code == 303
     assert "This call is cancelled" in client.get(response.headers["Location"]).get_data(
         as_text=True
@@ -367,6 +446,40 @@ def test_manage_link_cancels_and_frees_the_slot(demo, client):
     day = slot[:10]
     free = [s["start"] for s in client.get(f"/book/slots?clinic=london&date={day}").json["slots"]]
     assert slot in free
+
+
+def test_a_cancelled_calls_confirmation_and_calendar_file_say_so(demo, client):
+    data = booking_data(client, slot=first_free_slot(client, days_ahead=3))
+    confirmation = client.post("/book", data=data).headers["Location"]
+    manage = soup(client.get(confirmation)).select_one('a[href^="/book/manage/"]')["href"]
+    event = Calendar.from_ical(client.get(confirmation + "/invite.ics").data).walk("VEVENT")[0]
+    assert str(event["status"]) == "CONFIRMED"
+    description = str(event["description"])
+    assert description.endswith("To change or cancel: " + demo.config["CLINIC_BASE_URL"] + manage)
+    client.post(manage + "/cancel", data={**_manage_form(client, manage), "confirm": "yes"})
+    page = soup(client.get(confirmation))
+    assert page.h1.get_text() == "Your discovery call is cancelled"
+    assert not page.select('a[href^="/book/manage/"]')
+    event = Calendar.from_ical(client.get(confirmation + "/invite.ics").data).walk("VEVENT")[0]
+    assert str(event["status"]) == "CANCELLED"
+
+
+def test_confirmation_shows_the_contact_details_for_an_hour_then_the_link_expires(demo, client):
+    confirmation = client.post("/book", data=booking_data(client)).headers["Location"]
+    text = client.get(confirmation).get_data(as_text=True)
+    assert "+44 7911 123456" in text and "ada@example.com" in text
+    with demo.app_context():
+        booking = db.session.scalar(sa.select(Booking))
+        booking.created_at = datetime.now(UTC) - timedelta(hours=2)
+        db.session.commit()
+    text = client.get(confirmation).get_data(as_text=True)
+    assert "7911" not in text and "ada@example.com" not in text
+    with demo.app_context():
+        booking = db.session.scalar(sa.select(Booking))
+        booking.starts_at = datetime.now(UTC) - timedelta(hours=1)
+        db.session.commit()
+    assert client.get(confirmation).status_code == 410
+    assert client.get(confirmation + "/invite.ics").status_code == 410
 
 
 @pytest.mark.parametrize("mangle", [lambda t: t[:-2] + "xx", lambda t: "abc", lambda t: t + "a"])
@@ -449,8 +562,8 @@ def test_a_booking_is_stored_and_confirmed_while_redis_is_down(migrated):
         with app.app_context():
             assert _count(Booking, Booking.status == "confirmed") == 1
         # Meanwhile each worker keeps counting in its own memory: the limit still holds.
-        fields = {**form_fields(client), "action": "times"}
-        assert [client.post("/book", data=fields).status_code for _ in range(2)] == [200, 429]
+        fields = {**form_fields(client), "action": "book"}
+        assert [client.post("/book", data=fields).status_code for _ in range(2)] == [422, 429]
     finally:
         with app.app_context():
             db.session.remove()

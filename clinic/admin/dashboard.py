@@ -1,6 +1,7 @@
 """Figures for the dashboard, chosen by role so that marketers never see a person's data."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from clinic.admin import charts
 from clinic.booking.models import Booking
 from clinic.booking.slots import UK
-from clinic.content.models import Clinic
+from clinic.content.models import Article, Clinic, Redirect
 from clinic.content.review import review_queue
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
@@ -28,18 +29,50 @@ def _start_of_local_day(days_ago: int = 0):
     return local - timedelta(days=days_ago)
 
 
-def bookings_by_article(since_days: int = 90) -> list[tuple[str, int]]:
-    """Count bookings per source article: aggregate figures, no personal data."""
+@dataclass(frozen=True)
+class ArticleBookings:
+    """What one article brought in the period: aggregate counts, no person's data."""
+
+    title: str
+    slug: str | None
+    bookings: int
+    calls_done: int
+    treatment_booked: int
+
+
+def _current_slug(slug: str | None, moves: dict[str, str]) -> str | None:
+    """Follow the article's redirects, so that a renamed article keeps one row."""
+    path = moves.get(f"/articles/{slug}")
+    return path.removeprefix("/articles/") if path and path.startswith("/articles/") else slug
+
+
+def bookings_by_article(since_days: int = 90) -> list[ArticleBookings]:
+    """Count the bookings each article led to (cancelled ones left out) and how far they went:
+    calls that took place, and people now booked for treatment."""
     since = utcnow() - timedelta(days=since_days)
-    # Grouped by the bare column: PostgreSQL refuses a GROUP BY on coalesce(column, :param),
+    # Grouped by bare columns: PostgreSQL refuses a GROUP BY on coalesce(column, :param),
     # since each copy of the parameter is a different expression to it.
     query = (
-        sa.select(Booking.source_article, sa.func.count())
-        .where(Booking.created_at >= since)
-        .group_by(Booking.source_article)
-        .order_by(sa.func.count().desc(), Booking.source_article)
+        sa.select(Booking.source_article, Booking.status, Lead.status, sa.func.count())
+        .join(Lead, Lead.id == Booking.lead_id)
+        .where(Booking.created_at >= since, Booking.status != "cancelled")
+        .group_by(Booking.source_article, Booking.status, Lead.status)
     )
-    return [(slug or NO_ARTICLE, count) for slug, count in db.session.execute(query)]
+    moves = dict(db.session.execute(sa.select(Redirect.old_path, Redirect.new_path)).all())
+    totals: dict[str | None, list[int]] = {}
+    for slug, call_status, lead_status, count in db.session.execute(query):
+        row = totals.setdefault(_current_slug(slug, moves), [0, 0, 0])
+        row[0] += count
+        row[1] += count if call_status == "done" else 0
+        row[2] += count if lead_status == "treatment_booked" else 0
+    titles = dict(db.session.execute(
+        sa.select(Article.slug, Article.title).where(Article.slug.in_([s for s in totals if s]))
+    ).all())  # fmt: skip
+    rows = [
+        ArticleBookings(titles.get(slug, slug) if slug else NO_ARTICLE, slug, *counts)
+        for slug, counts in totals.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.bookings, r.slug is None, r.title))
 
 
 def lead_counts() -> dict:
@@ -135,7 +168,7 @@ def leads_per_week_by_article(weeks: int = WEEKS) -> charts.BarChart:
         Lead.created_at >= _since(mondays[0])
     )
     counts = weekly_counts(db.session.execute(query), mondays)
-    return charts.stacked_bars("New leads per week by source article", "leads",
+    return charts.stacked_bars("New leads per week by the article of their first visit", "leads",
                                _week_labels(mondays), top_series(counts))  # fmt: skip
 
 

@@ -7,7 +7,8 @@ from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 CONSENT_TEXT = (
-    "Contact me about this request for a free discovery call, as described in the privacy notice."
+    "Contact me about this request for a free discovery call and use what I write about my "
+    "health to prepare for it, as described in the privacy notice."
 )
 
 

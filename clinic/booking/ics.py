@@ -3,7 +3,9 @@
 from flask import current_app
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from clinic.booking import tokens
 from clinic.dbtypes import utcnow
+from clinic.seo.urls import absolute_url
 
 
 def invitation(booking, method: str = "REQUEST") -> str:
@@ -24,10 +26,12 @@ def invitation(booking, method: str = "REQUEST") -> str:
         "description",
         f"{config['CLINIC_NAME']} will phone you on {booking.lead.phone} for a free "
         f"15-minute discovery call ({booking.clinic.name}). "
-        f"To change or cancel: {config['CLINIC_BASE_URL']}",
+        f"To change or cancel: "
+        f"{absolute_url('booking.manage', token=tokens.make_token('manage', booking.id))}",
     )
     event.add("location", f"Phone call from {booking.clinic.name}")
-    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    cancelled = method == "CANCEL" or booking.status == "cancelled"
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{config['CLINIC_EMAIL']}")
     organizer.params["cn"] = vText(config["CLINIC_NAME"])
     event.add("organizer", organizer)

@@ -1,7 +1,8 @@
 """Booking pages: the form, free times as JSON, the confirmation and the manage link."""
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -14,6 +15,7 @@ from flask import (
     request,  # fmt: skip
     url_for,
 )
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clinic.booking import availability, catalogue, ics, services, tokens
@@ -22,13 +24,57 @@ from clinic.booking.models import Booking
 from clinic.booking.picker import day_choices, parse_day, parse_slot, slot_choices
 from clinic.booking.slots import to_local
 from clinic.dbtypes import utcnow
+from clinic.errors import message_page
 from clinic.extensions import db, limiter
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
 
+# How long after booking the confirmation page still shows the phone number and e-mail in
+# full, so the patient can spot a typo; later (the link may sit in a shared browser) it hides them.
+SHOW_CONTACT_FOR = timedelta(hours=1)
+FORM_EXPIRED = (
+    "Nothing was sent: the form had been open for a long time. Please check your details and "
+    "press “Book my free call” again. If you see this again, your browser may be "
+    "blocking cookies, which the form needs: call us and we will book the call for you."
+)
+TOO_MANY = (
+    "You have sent this form many times in a short while, so we could not take it. Please "
+    "wait a minute and send it again, or call us and we will book the call for you."
+)
+
 
 def _booking_limit() -> str:
     return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+def _article_read_last() -> str:
+    """The article a reader came from when the link carried none (the header's button):
+    the slug in this site's own Referer, so the booking still counts for that article."""
+    referrer = urlsplit(request.referrer or "")
+    path = referrer.path.removeprefix("/articles/")
+    if referrer.netloc != request.host or path == referrer.path or "/" in path:
+        return ""
+    return path
+
+
+def _only_showing_times() -> bool:
+    """The no-JavaScript "Show free times" button posts the form but books nothing: unlimited."""
+    return request.form.get("action") == "times"
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(_error):
+    """Give the booking form back with what was typed and a fresh token, not a dead end."""
+    if request.endpoint == "booking.submit":
+        return _render_form(BookingForm(), 400, problem=FORM_EXPIRED)
+    return message_page(400)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(_error):
+    if request.endpoint == "booking.submit":
+        return _render_form(BookingForm(), 429, problem=TOO_MANY)
+    return message_page(429)
 
 
 @bp.after_request
@@ -44,13 +90,13 @@ def book():
     form = BookingForm(formdata=None)
     form.clinic.data = request.args.get("clinic", "")
     form.date.data = request.args.get("date", "")
-    form.source.data = request.args.get("from", "")[:120]
+    form.source.data = (request.args.get("from") or _article_read_last())[:120]
     form.referrer.data = (request.referrer or "")[:500]
     return _render_form(form)
 
 
 @bp.post("")
-@limiter.limit(_booking_limit, methods=["POST"])
+@limiter.limit(_booking_limit, methods=["POST"], exempt_when=_only_showing_times)
 def submit():
     """Validate, book in one transaction, then send the patient to the confirmation."""
     form = BookingForm()
@@ -167,25 +213,32 @@ def _booking_from(purpose: str, token: str) -> Booking:
 @bp.get("/confirmed/<token>")
 def confirmed(token: str):
     """Show the booked time in UK time, the calendar download and the manage link."""
-    booking = _booking_from("confirm", token)
+    booking = _live("confirm", token)
+    show_contact = utcnow() - booking.created_at < SHOW_CONTACT_FOR
     return render_template("booking/confirmed.html", booking=booking, token=token,
+                           show_contact=show_contact,
                            manage_token=tokens.make_token("manage", booking.id))  # fmt: skip
 
 
 @bp.get("/confirmed/<token>/invite.ics")
 def invite(token: str):
-    """Download the call as a calendar event."""
-    booking = _booking_from("confirm", token)
-    body = ics.invitation(booking, "PUBLISH")
+    """Download the call as a calendar event (marked cancelled once it is)."""
+    booking = _live("confirm", token)
+    body = ics.invitation(booking, "CANCEL" if booking.status == "cancelled" else "PUBLISH")
     headers = {"Content-Disposition": 'attachment; filename="discovery-call.ics"'}
     return Response(body, mimetype="text/calendar", headers=headers)
 
 
-def _manageable(token: str) -> Booking:
-    booking = _booking_from("manage", token)
+def _live(purpose: str, token: str) -> Booking:
+    """The booking a link names, until its call is over: then the link has expired (410)."""
+    booking = _booking_from(purpose, token)
     if booking.ends_at <= utcnow():
         abort(410)
     return booking
+
+
+def _manageable(token: str) -> Booking:
+    return _live("manage", token)
 
 
 @bp.get("/manage/<token>")
@@ -198,7 +251,7 @@ def manage(token: str):
 
 
 @bp.post("/manage/<token>/reschedule")
-@limiter.limit(_booking_limit)
+@limiter.limit(_booking_limit, exempt_when=_only_showing_times)
 def reschedule(token: str):
     """Move the call to another free time at the same clinic."""
     booking = _manageable(token)
@@ -222,16 +275,19 @@ def reschedule(token: str):
 @bp.post("/manage/<token>/cancel")
 @limiter.limit(_booking_limit)
 def cancel(token: str):
-    """Cancel the call and free its slot."""
+    """Ask once more, then cancel the call and free its slot."""
     booking = _manageable(token)
     if not CancelForm().validate():
         abort(400)
+    if request.form.get("confirm") != "yes":
+        return _render_manage(booking, token, RescheduleForm(formdata=None), confirm_cancel=True)
     services.cancel(booking)
     db.session.commit()
     return redirect(url_for("booking.manage", token=token, done="cancelled"), 303)
 
 
-def _render_manage(booking: Booking, token: str, form: RescheduleForm, status: int = 200):
+def _render_manage(booking: Booking, token: str, form: RescheduleForm, status: int = 200,
+                   confirm_cancel: bool = False):  # fmt: skip
     now = utcnow()
     clinic = catalogue.by_id(booking.clinic_id)
     days = day_choices(clinic, now)
@@ -239,5 +295,6 @@ def _render_manage(booking: Booking, token: str, form: RescheduleForm, status: i
     form.date.data = day.isoformat() if day else ""
     times = slot_choices(clinic, day, now) if day else []
     context = dict(booking=booking, token=token, form=form, cancel_form=CancelForm(),
-                   days=days, day=day, times=times, done=request.args.get("done"))  # fmt: skip
+                   days=days, day=day, times=times, done=request.args.get("done"),
+                   confirm_cancel=confirm_cancel)  # fmt: skip
     return render_template("booking/manage.html", **context), status

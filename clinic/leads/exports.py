@@ -5,6 +5,7 @@ import io
 import json
 from datetime import date, datetime
 
+import phonenumbers
 import sqlalchemy as sa
 
 from clinic.booking.models import Booking
@@ -29,6 +30,21 @@ def neutralise(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def dialable(phone: str | None) -> str:
+    """Write a stored E.164 number as a UK office dials it (07911 123456, or 0033 1 23 45 67 89
+    abroad): a spreadsheet keeps it as text, with no leading ' to strip before dialling."""
+    if not phone:
+        return ""
+    try:
+        number = phonenumbers.parse(phone)
+    except phonenumbers.NumberParseException:
+        return phone
+    if number.country_code == 44:  # the UK (and the islands that share its numbering)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    international = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return "00" + phonenumbers.format_number(number, international).removeprefix("+")
+
+
 def uk_time(value: datetime | None) -> str:
     return value.astimezone(UK).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -36,7 +52,7 @@ def uk_time(value: datetime | None) -> str:
 def csv_row(row: Row) -> list[str]:
     lead = row.lead
     cells = [
-        lead.id, uk_time(lead.created_at), lead.name, lead.email, lead.phone, lead.status,
+        lead.id, uk_time(lead.created_at), lead.name, lead.email, dialable(lead.phone), lead.status,
         row.owner, "; ".join(row.clinics), uk_time(row.next_call), lead.source_article,
         lead.utm_source, lead.utm_medium, lead.utm_campaign, lead.utm_term, lead.utm_content,
         lead.landing_page, lead.referrer, "yes" if lead.marketing_opt_in else "no",

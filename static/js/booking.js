@@ -6,6 +6,8 @@
   var form = picker.closest("form");
   var daySelect = picker.querySelector("[data-day-select]");
   var times = picker.querySelector("[data-times]");
+  // Screen readers hear one short sentence per change, not every time read out.
+  var status = picker.querySelector("[data-times-status]");
   picker.querySelectorAll("[data-no-js-only]").forEach(function (el) { el.hidden = true; });
 
   function clinic() {
@@ -15,8 +17,16 @@
     return checked ? checked.value : "";
   }
 
-  function message(text) {
+  function clear() {
+    // The next free times after a refused booking give way to the chosen day's times.
+    picker.querySelectorAll("[data-alternatives]").forEach(function (el) { el.remove(); });
+    times.classList.remove("times-wide");
     times.replaceChildren();
+  }
+
+  function message(text) {
+    clear();
+    if (status) { status.textContent = text; }
     var p = document.createElement("p");
     p.className = "hint";
     p.textContent = text;
@@ -25,7 +35,12 @@
 
   function render(slots) {
     if (!slots.length) { message("There are no free times on this day. Please choose another day."); return; }
-    times.replaceChildren();
+    clear();
+    var day = daySelect.options[daySelect.selectedIndex];
+    if (status) {
+      status.textContent = slots.length + (slots.length === 1 ? " free time on " : " free times on ") +
+        (day ? day.text : "this day") + ".";
+    }
     slots.forEach(function (slot, i) {
       var wrap = document.createElement("div");
       wrap.className = "time-option";
@@ -43,7 +58,7 @@
   function refresh() {
     var slug = clinic();
     var request = ++latest;
-    if (!slug) { message("Choose a clinic to see its free times."); return; }
+    if (!slug) { message("Choose a clinic, then a day, to see the free times."); return; }
     message("Loading free times…");
     var url = picker.getAttribute("data-slots-url") + "?clinic=" + encodeURIComponent(slug) +
       "&date=" + encodeURIComponent(daySelect.value);
