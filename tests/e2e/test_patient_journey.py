@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from clinic.booking.models import Booking
 from clinic.extensions import db
 from clinic.notifications import outbox
+from tests.booking_helpers import booking_data, first_free_slot
 from tests.e2e.test_public_pages import DESKTOP, PHONE, run_axe, visit
 
 pytestmark = pytest.mark.browser
@@ -97,3 +98,59 @@ def test_booking_form_error_state_is_accessible(
     page.locator("#error-summary a", has_text="Enter your name").click()
     assert page.evaluate("document.activeElement.id") == "name"
     assert opened.csp_violations() == []
+
+
+def test_a_taken_time_offers_the_next_ones_then_the_call_is_cancelled_with_a_second_thought(
+    demo, live_server, new_context, axe_source, screenshot_dir
+):
+    """On a phone: the time goes to someone else first; the next free times fit the screen;
+    the patient books one, then cancels it from the manage page, which asks once more."""
+    client = demo.test_client()
+    taken = first_free_slot(client, "bedford")
+    assert (
+        client.post("/book", data=booking_data(client, slot=taken, at="bedford")).status_code == 303
+    )
+
+    opened = visit(new_context, f"{live_server}/book?clinic=bedford", PHONE, is_mobile=True,
+                   has_touch=True)  # fmt: skip
+    page = opened.page
+    # The form as the patient saw it before the time went: the taken slot posted as chosen.
+    page.evaluate(
+        """(slot) => { const i = document.createElement('input');
+           i.type = 'hidden'; i.name = 'slot'; i.value = slot;
+           document.querySelector('form.booking-form').append(i); }""",
+        taken,
+    )
+    page.get_by_label("Full name").fill("Mary Seacole")
+    page.get_by_label("E-mail address").fill("mary@example.com")
+    page.get_by_label("Phone number").fill("07911 123456")
+    page.get_by_label(re.compile("^Contact me about this request")).check()
+    page.get_by_role("button", name="Book my free call").click()
+    page.wait_for_load_state()
+    assert "just taken" in page.locator("#error-summary").inner_text()
+    offered = page.locator("[data-times] input[name=slot]")
+    assert offered.count() >= 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(screenshot_dir / "booking-time-taken-phone.png"), full_page=True)
+    assert run_axe(page, axe_source) == []
+
+    page.locator(f"label[for='{offered.first.get_attribute('id')}']").click()
+    page.get_by_role("button", name="Book my free call").click()
+    page.wait_for_url(re.compile("/book/confirmed/"))
+    confirmation = page.url
+    assert "+44 7911 123456" in page.inner_text("main")
+    page.get_by_role("link", name="Change or cancel this call").click()
+    page.get_by_role("button", name="Cancel my call").click()
+    assert page.get_by_role("heading", name=re.compile("^Cancel your call on")).is_visible()
+    assert run_axe(page, axe_source) == []
+    page.get_by_role("button", name="Yes, cancel my call").click()
+    assert page.get_by_text("This call is cancelled").is_visible()
+    page.goto(confirmation)
+    assert page.get_by_role("heading", name="Your discovery call is cancelled").is_visible()
+    assert run_axe(page, axe_source) == []
+    # The refusal's 409 is the one status the browser reports; nothing else went wrong.
+    assert [e for e in opened.errors if "status of 409" not in e] == []
+    assert opened.csp_violations() == []
+    with demo.app_context():
+        statuses = sorted(db.session.scalars(sa.select(Booking.status)))
+    assert statuses == ["cancelled", "confirmed"]
