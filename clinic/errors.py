@@ -13,6 +13,9 @@ MESSAGES = {
     403: ("Your account cannot open this page",
           "This page belongs to another role (staff see patients, marketers edit content). If "
           "you need it for your work, ask an admin to change your role."),
+    413: ("That was too large to send",
+          "Nothing was saved. Images may be up to 5 MB; please choose a smaller file and try "
+          "again."),
     410: ("This link has expired",
           "Links to change a call stop working once the call has taken place."),
     429: ("Too many attempts",
@@ -51,7 +54,7 @@ def init_app(app: Flask) -> None:
             return message_page(400, ADMIN_FORM_EXPIRED)
         return message_page(400)
 
-    for code in (400, 403, 410, 429, 503):
+    for code in (400, 403, 410, 413, 429, 503):
         app.register_error_handler(code, lambda _error, code=code: message_page(code))
 
     @app.errorhandler(OperationalError)

@@ -226,3 +226,24 @@ def test_a_form_sent_after_signing_out_says_nothing_was_saved(app, users):
     response = browser.post("/admin/account/password", data={"csrf_token": token})
     assert response.status_code == 400
     assert "Nothing was saved" in soup(response).h1.get_text()
+
+
+def test_accounts_made_or_stopped_on_the_command_line_are_audited(app, runner, monkeypatch):
+    monkeypatch.setenv("CLINIC_PASSWORD", "a long enough password")
+    assert (
+        runner.invoke(args=["users", "create", "cli@example.test", "--role", "staff"]).exit_code
+        == 0
+    )
+    assert runner.invoke(args=["users", "deactivate", "cli@example.test"]).exit_code == 0
+    with app.app_context():
+        entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.detail, e.user_email) for e in entries] == [
+        ("user_created", "role staff (command line)", "system"),
+        ("user_changed", "deactivated (command line)", "system"),
+    ]
+
+
+def test_a_request_over_the_size_limit_is_refused_before_it_is_read(app, client):
+    response = client.post("/admin/login", data={"email": "x" * (9 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "too large" in soup(response).h1.get_text()

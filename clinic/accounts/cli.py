@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from clinic.accounts import services
 from clinic.accounts.models import ROLES, User
+from clinic.audit.services import record
 from clinic.extensions import db
 
 users = AppGroup("users", help="Manage admin accounts.")
@@ -25,6 +26,7 @@ def create(email: str, role: str):
         user = services.create_user(email, password, role)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    record("user_created", "user", user.id, detail=f"role {user.role} (command line)")
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role}).")
 
@@ -45,5 +47,6 @@ def deactivate(email: str):
         user = services.deactivate(email)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    record("user_changed", "user", user.id, detail="deactivated (command line)")
     db.session.commit()
     click.echo(f"Deactivated {user.email}.")
