@@ -14,8 +14,8 @@ MESSAGES = {
           "This page belongs to another role (staff see patients, marketers edit content). If "
           "you need it for your work, ask an admin to change your role."),
     413: ("That was too large to send",
-          "Nothing was saved. Images may be up to 5 MB; please choose a smaller file and try "
-          "again."),
+          "What you sent was larger than we accept, so nothing was saved. Please shorten it "
+          "(an image may be up to 5 MB) and try again."),
     410: ("This link has expired",
           "Links to change a call stop working once the call has taken place."),
     429: ("Too many attempts",

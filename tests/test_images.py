@@ -148,9 +148,10 @@ def test_too_many_pixels_is_refused(app):
         images.open_checked(buffer.getvalue())
 
 
-def test_other_posts_are_not_size_limited_like_uploads(app, marketer):
-    # The 5 MB limit applies to the upload route only.
-    assert app.config.get("MAX_CONTENT_LENGTH") is None
+def test_only_the_upload_route_takes_megabytes(app, client):
+    assert app.config["MAX_CONTENT_LENGTH"] < images.MAX_BYTES
+    response = client.post("/book", data={"message": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
 
 
 def test_staff_cannot_upload(app, client, uploads):
