@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic import MAX_ID
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.services import record
 from clinic.content import (
@@ -31,7 +32,9 @@ from clinic.content.forms import (
     PageForm,
     PersonForm,
     RedirectForm,
+    closure_dates,
     error_list,
+    filled_row,
     utc_to_uk,
 )
 from clinic.content.hours import DAY_NAMES
@@ -48,6 +51,9 @@ KINDS = {section: kind for kind, section in SECTIONS.items()}
 ANY_SECTION = "<any(articles, pages, clinics, people):section>"
 UPLOAD_LIMIT = images.MAX_BYTES + 256 * 1024  # the file plus the other form fields
 BLANK_ROWS = 1
+ROW_LISTS = ("key_points", "faqs", "references")
+ADD_ACTIONS = tuple(f"add-{name}" for name in ROW_LISTS)
+CONFIRM_MESSAGE = "Tick the box to confirm you have checked the warnings."
 PENDING_ACTIONS = ("save_draft", "discard_draft")  # a live item's unpublished changes
 
 
@@ -146,17 +152,25 @@ def _publishable_data(kind: str, item, pending: editing.Pending | None = None) -
     return data
 
 
-def _add_blank_rows(form) -> None:
-    for name in ("key_points", "faqs", "references"):
+def _add_blank_rows(form, adding: str | None = None) -> str | None:
+    """Give each list an empty row to type in, and the one whose "Add another" was pressed
+    one more after the rows sent (where the button's link points); never past the limit.
+    Return the id of the added row's first input, to put the cursor in."""
+    added = None
+    for name in ROW_LISTS:
         rows = getattr(form, name, None)
-        if rows is not None:
-            filled = [entry for entry in rows if _filled(entry.data)]
-            while len(rows) < len(filled) + BLANK_ROWS:
-                rows.append_entry()
+        if rows is None:
+            continue
+        filled = sum(1 for entry in rows if filled_row(entry.data))
+        wanted = len(rows) + 1 if name == adding else filled + BLANK_ROWS
+        while len(rows) < min(wanted, rows.limit):
+            rows.append_entry()
+            added = _first_input_id(rows[-1]) if name == adding else added
+    return added
 
 
-def _filled(data) -> bool:
-    return any(data.values()) if isinstance(data, dict) else bool(data)
+def _first_input_id(entry) -> str:
+    return next(iter(entry.form)).id if hasattr(entry, "form") else entry.id
 
 
 def _edit_publishable(kind: str, item_id: int | None):
@@ -169,15 +183,15 @@ def _edit_publishable(kind: str, item_id: int | None):
         else form_class()
     )
     form.set_people(_people())
-    _add_blank_rows(form)
     action = request.form.get("action", "save")
+    adding = action[4:] if action in ADD_ACTIONS and kind == "article" else None
+    added = _add_blank_rows(form, adding)
     if request.method == "GET":
         form.base_revision.data = editing.latest_revision_id(kind, item)
         form.base_pending.data = pending.stamp if pending else ""
         return _editor(kind, item, form)
-    if action in ("add-key_points", "add-faqs", "add-references") and kind == "article":
-        getattr(form, action[4:]).append_entry()
-        return _editor(kind, item, form)
+    if adding:
+        return _editor(kind, item, form, focus=added)
     if action not in ("save", "preview", *editing.TARGET_STATUS, *PENDING_ACTIONS):
         abort(400)
     if action == "discard_draft":
@@ -216,13 +230,23 @@ def _discard_pending(kind: str, item):
 def _save_publishable(kind: str, item, form, values: dict, action: str):
     target = item or (Article() if kind == "article" else Page(kind="treatment"))
     checks = editing.check(kind, target, values, editing.target_status(kind, target, action))
-    if checks.problems or (checks.warnings and not form.confirm_warnings.data):
+    if _show_problems(form, checks):
         return _editor(kind, item, form, checks=checks, action=action, status=422)
     if conflict := _unconfirmed_conflict(kind, item, form):
         return _editor(kind, item, form, checks=checks, action=action, conflict=conflict,
                        status=409)  # fmt: skip
     editing.save(kind, target, values, action)
     return _saved(kind, target, _status_message(target))
+
+
+def _show_problems(form, checks: editing.Check) -> bool:
+    """Put each publishing problem next to its field, and a missing tick under warnings next
+    to the checkbox; return whether there was any."""
+    for name, message in checks.problems:
+        form[name].errors.append(message)
+    if checks.warnings and not form.confirm_warnings.data:
+        form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
+    return bool(checks.problems or form.confirm_warnings.errors)
 
 
 def _status_message(item) -> str:
@@ -244,13 +268,13 @@ def _unconfirmed_conflict(kind: str, item, form):
     return None if conflict is None or form.overwrite.data else conflict
 
 
-def _editor(kind, item, form, checks=None, action=None, status=200, conflict=None):
+def _editor(kind, item, form, checks=None, action=None, status=200, conflict=None, focus=None):
     return render_template(
         "content_admin/editor.html", kind=kind, section=SECTIONS[kind], item=item, form=form,
         errors=error_list(form), checks=checks or editing.Check(), action=action,
         conflict=conflict, pending=editing.pending(kind, item),
         public_path=editing.public_path(kind, item) if item and item.is_visible else None,
-        seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH),
+        seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH), focus=focus,
     ), status  # fmt: skip
 
 
@@ -326,20 +350,24 @@ def edit_clinic(item_id: int | None):
     form = ClinicForm(data=_clinic_data(item)) if request.method == "GET" else ClinicForm()
     if request.method == "GET":
         form.base_revision.data = editing.latest_revision_id("clinic", item)
-    if len(form.closures) == 0 or request.form.get("action") == "add-closures":
+    adding = request.form.get("action") == "add-closures"
+    focus = None
+    if (len(form.closures) == 0 or adding) and not form.closures.full:
         form.closures.append_entry()
-    if request.method == "GET" or request.form.get("action") == "add-closures":
-        return _clinic_editor(item, form)
+        focus = _first_input_id(form.closures[-1]) if adding else None
+    if request.method == "GET" or adding:
+        return _clinic_editor(item, form, focus=focus)
     if not form.validate():
         return _clinic_editor(item, form, 422)
     message = "Clinic saved. Booking times follow the new hours now."
     return _save_or_refuse("clinic", item, form, _clinic_editor, message)
 
 
-def _clinic_editor(item, form, status=200, conflict=None):
+def _clinic_editor(item, form, status=200, conflict=None, focus=None):
     return render_template(
         "content_admin/clinic.html", kind="clinic", section="clinics", item=item, form=form,
-        errors=error_list(form), days=DAY_NAMES, conflict=conflict,
+        errors=error_list(form), days=DAY_NAMES, conflict=conflict, focus=focus,
+        closure_dates=closure_dates(),
     ), status  # fmt: skip
 
 
@@ -383,8 +411,8 @@ def compare(section: str, item_id: int):
     """Show two revisions side by side: every field, then the body line by line."""
     kind = KINDS[section]
     item = _item_or_404(kind, item_id)
-    older = revisions.get(kind, item_id, request.args.get("a", type=int) or 0) or abort(404)
-    newer = revisions.get(kind, item_id, request.args.get("b", type=int) or 0) or abort(404)
+    older = revisions.get(kind, item_id, _revision_id("a")) or abort(404)
+    newer = revisions.get(kind, item_id, _revision_id("b")) or abort(404)
     if older.id > newer.id:
         older, newer = newer, older
     return render_template(
@@ -396,6 +424,13 @@ def compare(section: str, item_id: int):
             newer.snapshot.get(revisions.BODY_FIELD[kind]) or "",
         ),
     )  # fmt: skip
+
+
+def _revision_id(name: str) -> int:
+    """Read a revision id from the query string; junk or one no id can be (say 25 digits) is a
+    404, not a database error."""
+    value = request.args.get(name, type=int) or 0
+    return value if 0 < value <= MAX_ID else abort(404)
 
 
 @bp.route("/" + ANY_SECTION + "/<int:item_id>/revisions/<int:revision_id>", methods=["GET", "POST"])
@@ -412,12 +447,15 @@ def restore(section: str, item_id: int, revision_id: int):
     own_time = {"publish_at": item.publish_at} if publishable else {}
     checks = editing.check(kind, item, {**own_time, **values}, status)
     if editing.slug_taken(kind, values["slug"], item_id):
-        checks.problems.append(f"Another item now uses the slug {values['slug']}.")
+        checks.problems.append(("slug", f"Another item now uses the slug {values['slug']}."))
     confirmed = not checks.warnings or form.confirm_warnings.data
-    if not form.validate_on_submit() or checks.problems or not confirmed:
+    submitted = form.validate_on_submit()
+    if submitted and not confirmed:
+        form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
+    if not submitted or checks.problems or not confirmed:
         return render_template(
             "content_admin/revision.html", kind=kind, section=section, item=item,
-            revision=revision, form=form, checks=checks,
+            revision=revision, form=form, checks=checks, errors=error_list(form),
             fields=revisions.field_changes(kind, revision.snapshot, revision.snapshot),
             body_key=revisions.BODY_FIELD[kind],
             body_label=revisions.label(revisions.BODY_FIELD[kind]),
@@ -435,9 +473,9 @@ def redirects_index():
     form = RedirectForm()
     if form.validate_on_submit():
         try:
-            redirects.save(form.old_path.data, form.new_path.data, current_user.email)
+            redirects.save(form.old_path.data, form.new_path.data, current_user.email, by_hand=True)
         except RedirectError as error:
-            form.new_path.errors.append(str(error))
+            form[error.field].errors.append(str(error))
         else:
             db.session.commit()
             flash(f"Redirect added: {form.old_path.data.strip()}.")
@@ -455,9 +493,11 @@ def edit_redirect(redirect_id: int):
     form = RedirectForm(obj=item)
     if form.validate_on_submit():
         try:
-            redirects.save(form.old_path.data, form.new_path.data, current_user.email, item)
+            redirects.save(
+                form.old_path.data, form.new_path.data, current_user.email, item, by_hand=True
+            )
         except RedirectError as error:
-            form.new_path.errors.append(str(error))
+            form[error.field].errors.append(str(error))
         else:
             db.session.commit()
             flash("Redirect saved.")

@@ -38,14 +38,20 @@ AUDIT_ACTION = {
     "unpublish": "content_unpublish",
 }
 LIVE = ("published", "scheduled")
+BEFORE_FIRST_EDIT = "Before the first edit"  # the note of the revision `save` keeps first
 
 
 @dataclass
 class Check:
-    """What stops a save (problems) and what an editor must confirm first (warnings)."""
+    """What stops a save (problems: the form field to fix and the message) and what an editor
+    must confirm first (warnings)."""
 
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[str]:
+        return [message for _, message in self.problems]
 
 
 def target_status(kind: str, item, action: str) -> str | None:
@@ -60,17 +66,20 @@ def check(kind: str, item, values: dict, status: str | None) -> Check:
     result = Check()
     if status not in LIVE:
         return result
+    problems = result.problems
     if review.needs_review(kind, item):
         if not values.get("reviewer_id"):
-            result.problems.append("Choose the medical reviewer before publishing.")
+            problems.append(("reviewer_id", "Choose the medical reviewer before publishing."))
         if not values.get("last_reviewed"):
-            result.problems.append("Enter the date of the medical review before publishing.")
+            message = "Enter the date of the medical review before publishing."
+            problems.append(("last_reviewed", message))
     if status == "scheduled":
         publish_at = values.get("publish_at")
         if publish_at is None:
-            result.problems.append("Enter the date and time to publish.")
+            problems.append(("publish_date", "Enter the date and time to publish."))
         elif publish_at <= utcnow():
-            result.problems.append("Choose a publishing time in the future, or publish now.")
+            message = "Choose a publishing time in the future, or publish now."
+            problems.append(("publish_date", message))
     result.warnings = review.medicine_warnings(
         values.get("title", ""), values.get("seo_title", ""), values.get("body", "")
     )
@@ -142,6 +151,8 @@ def public_path(kind: str, item) -> str | None:
 def save(kind: str, item, values: dict, action: str = "save", note: str = "", audit=None):
     """Save an item from checked values: status, moved URL, a revision and an audit entry."""
     is_new = item.id is None
+    if not is_new:
+        _keep_first_version(kind, item)
     old_path = None if is_new or not is_public(kind, item) else public_path(kind, item)
     apply(kind, item, values, target_status(kind, item, action))
     if kind in PUBLISHABLE:
@@ -154,6 +165,14 @@ def save(kind: str, item, values: dict, action: str = "save", note: str = "", au
     audit_action = audit or ("content_create" if is_new else AUDIT_ACTION[action])
     record(audit_action, kind, item.id, detail=f"{item.slug}; revision {revision.id}")
     return revision
+
+
+def _keep_first_version(kind: str, item) -> None:
+    """Content added without the editor (the demo content, an import) has no revision yet:
+    keep its state before the first change, or that text could never be restored."""
+    if latest_revisions(kind, [item.id]):
+        return
+    revisions.record(kind, item, BEFORE_FIRST_EDIT, by_system=True, at=item.updated_at)
 
 
 def _note(kind: str, item, action: str, is_new: bool) -> str:

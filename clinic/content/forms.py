@@ -1,10 +1,10 @@
 """Editor forms: articles, pages, clinics (hours and closures), people, redirects, images.
 
-Repeatable items (key points, FAQs, references, closures) are WTForms FieldLists shown with
-a blank row, plus an "add another" button that re-renders with one more: no JavaScript.
+Repeatable items (key points, FAQs, references, closures) are `Rows` shown with a blank row,
+plus an "add another" button that re-renders with one more: no JavaScript.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -40,6 +40,41 @@ SLUG_MESSAGE = "Use lowercase letters, digits and single hyphens only, like back
 SEO_TITLE_LENGTH = 60
 SEO_DESCRIPTION_LENGTH = 155
 MAX_ITEMS = 40
+
+
+class Rows(FieldList):
+    """Repeatable rows, at most MAX_ITEMS filled. Every submitted row is kept and more is an
+    error next to the list: WTForms' own max_entries drops the rest unseen, and fails (a 500)
+    when one more row is added."""
+
+    limit = MAX_ITEMS
+
+    def __init__(self, unbound_field, noun: str = "items", **kwargs):
+        super().__init__(unbound_field, validators=[_at_most_max_items], **kwargs)
+        self.noun = noun
+
+    @property
+    def full(self) -> bool:
+        """Whether the list has as many rows as it may: no "add another" button then."""
+        return len(self.entries) >= self.limit
+
+    @property
+    def messages(self) -> list[str]:
+        """The list's own errors (its rows' errors are on their fields)."""
+        return [error for error in self.errors if isinstance(error, str)]
+
+
+def _at_most_max_items(_form, rows: Rows) -> None:
+    filled = sum(1 for entry in rows if filled_row(entry.data))
+    if filled > rows.limit:
+        raise ValidationError(
+            f"Add at most {rows.limit} {rows.noun}: empty {filled - rows.limit} of the rows below."
+        )
+
+
+def filled_row(data) -> bool:
+    """Whether a repeatable row holds anything (an empty row is dropped on saving)."""
+    return any(data.values()) if isinstance(data, dict) else bool(data)
 
 
 def strip(value):
@@ -149,11 +184,11 @@ class PublishableForm(EditGuard, FlaskForm):
 
 
 class ArticleForm(PublishableForm):
-    key_points = FieldList(
-        StringField("Key point", validators=[Optional(), Length(max=400)]), max_entries=MAX_ITEMS
+    key_points = Rows(
+        StringField("Key point", validators=[Optional(), Length(max=400)]), noun="key points"
     )
-    faqs = FieldList(FormField(FaqForm), max_entries=MAX_ITEMS)
-    references = FieldList(FormField(ReferenceForm), max_entries=MAX_ITEMS)
+    faqs = Rows(FormField(FaqForm), noun="questions")
+    references = Rows(FormField(ReferenceForm), noun="references")
 
     def values(self) -> dict:
         values = super().values()
@@ -213,13 +248,25 @@ def _period_problem(opens, closes) -> str | None:
     return None
 
 
+class IsoDateField(DateField):
+    """A date shown as YYYY-MM-DD even before year 1000 (strftime writes "1-01-01", which a
+    date input shows as empty), so an out-of-range date stays visible to correct."""
+
+    def _value(self) -> str:
+        if self.raw_data or not isinstance(self.data, date):
+            return super()._value()
+        return self.data.isoformat()
+
+
 class ClosureForm(Form):
-    starts_on = DateField("First day closed", validators=[Optional()])
-    ends_on = DateField("Last day closed", validators=[Optional()])
+    starts_on = IsoDateField("First day closed", validators=[Optional()])
+    ends_on = IsoDateField("Last day closed", validators=[Optional()])
     reason = StringField("Reason", validators=[Optional(), Length(max=120)])
     remove = BooleanField("Remove this closure")
 
     def validate(self, extra_validators=None) -> bool:
+        if self.remove.data:
+            return True  # dropped on saving, whatever its dates say
         if not super().validate(extra_validators):
             return False
         first, last = self.starts_on.data, self.ends_on.data
@@ -227,7 +274,30 @@ class ClosureForm(Form):
             self.ends_on.errors.append("Enter the first and the last day.")
         elif first and last < first:
             self.ends_on.errors.append("The last day must be on or after the first day.")
-        return not self.ends_on.errors
+        else:
+            for field in (self.starts_on, self.ends_on):
+                if message := closure_date_problem(field.data):
+                    field.errors.append(message)
+        return not (self.starts_on.errors or self.ends_on.errors)
+
+
+EARLIEST_CLOSURE = date(2000, 1, 1)
+
+
+def closure_dates(today: date | None = None) -> tuple[date, date]:
+    """Return the first and last day a closure may cover: from 2000 (past closures stay
+    saveable) to two years ahead. A typo like year 9999 would otherwise shut the clinic for good."""
+    today = today or datetime.now(UK).date()
+    return EARLIEST_CLOSURE, today + timedelta(days=2 * 365)
+
+
+def closure_date_problem(day: date | None, today: date | None = None) -> str | None:
+    first, last = closure_dates(today)
+    if day is not None and day < first:
+        return f"Enter a date from {first.day} {first:%B %Y} on; tick “Remove” to drop a row."
+    if day is not None and day > last:
+        return f"Enter a date up to {last.day} {last:%B %Y}, two years from now at most."
+    return None
 
 
 class ClinicForm(EditGuard, FlaskForm):
@@ -264,7 +334,7 @@ class ClinicForm(EditGuard, FlaskForm):
         "CQC page link (optional)", validators=[Optional(), Length(max=300), _web_link]
     )
     hours = FieldList(FormField(DayHoursForm), min_entries=7, max_entries=7)
-    closures = FieldList(FormField(ClosureForm), max_entries=MAX_ITEMS)
+    closures = Rows(FormField(ClosureForm), noun="closures")
 
     def values(self) -> dict:
         values = {
@@ -352,6 +422,8 @@ def error_list(form) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
 
     def walk(field) -> None:
+        if isinstance(field, Rows):
+            found.extend((field.id, message) for message in field.messages)
         if isinstance(field, FieldList | FormField):
             for inner in field:
                 walk(inner)

@@ -8,9 +8,12 @@ import re
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from clinic.audit.services import record
-from clinic.content.models import Redirect
+from clinic.content.models import Article, Clinic, Page, Person, Redirect
 from clinic.extensions import db
 
 MAX_PATH = 300
@@ -18,7 +21,12 @@ _LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s\\]*$")
 
 
 class RedirectError(ValueError):
-    """A redirect that would leave the site, loop, or clash with another one."""
+    """A redirect that would leave the site, loop, clash with another one or never work;
+    `field` is the form field to fix ("old_path" or "new_path")."""
+
+    def __init__(self, message: str, field: str = "new_path"):
+        super().__init__(message)
+        self.field = field
 
 
 def clean_path(value: str | None) -> str:
@@ -58,10 +66,26 @@ def end_of_chain(path: str, source: str, ignore_id: int | None = None) -> str:
 
 
 def save(
-    old_path: str, new_path: str, user_email: str = "", redirect: Redirect | None = None
+    old_path: str,
+    new_path: str,
+    user_email: str = "",
+    redirect: Redirect | None = None,
+    by_hand: bool = False,
 ) -> Redirect:
-    """Create or change a redirect, pointing it (and any chain ending at it) at the final URL."""
-    old_path, new_path = clean_path(old_path), clean_path(new_path)
+    """Create or change a redirect, pointing it (and any chain ending at it) at the final URL.
+    `by_hand`: typed in the redirect manager, so also refuse one that could never take effect
+    (a content move always can: its old address has just stopped answering)."""
+    try:
+        old_path = clean_path(old_path)
+    except RedirectError as error:
+        raise RedirectError(str(error), "old_path") from None
+    new_path = clean_path(new_path)
+    if "?" in old_path or "#" in old_path:
+        raise RedirectError(
+            "Enter the old path without “?” or “#” and what follows: a redirect matches the "
+            "path only (and keeps the visitor's query string).",
+            "old_path",
+        )
     if old_path == new_path:
         raise RedirectError("A redirect cannot point at its own path.")
     ignore_id = redirect.id if redirect else None
@@ -69,8 +93,10 @@ def save(
     clash = by_old_path(old_path)
     if clash is not None and clash is not redirect:
         if redirect is not None:
-            raise RedirectError(f"There is already a redirect from {old_path}.")
+            raise RedirectError(f"There is already a redirect from {old_path}.", "old_path")
         redirect = clash  # a path moved again: repoint the redirect it already had
+    if by_hand:
+        _refuse_what_never_works(old_path, end)
     is_new = redirect is None
     if is_new:
         redirect = Redirect(old_path=old_path, created_by=user_email)
@@ -81,6 +107,51 @@ def save(
     action = "redirect_create" if is_new else "redirect_edit"
     record(action, "redirect", redirect.id, detail=f"{old_path} -> {end}")
     return redirect
+
+
+def _refuse_what_never_works(old_path: str, end: str) -> None:
+    if answers(old_path):
+        raise RedirectError(
+            f"{old_path} is a live page of this site: visitors see it, never a redirect. "
+            "Unpublish it first, or enter another old path.",
+            "old_path",
+        )
+    if not answers(end):
+        raise RedirectError(
+            f"There is no page at {end}: visitors would see “page not found”. Enter the "
+            "address of a published page."
+        )
+
+
+# Public pages found by slug: whether the slug has one the public may see.
+_CONTENT = {
+    "content.article": lambda slug: _exists(Article, Article.slug == slug, Article.visible()),
+    "content.treatment": lambda slug: _exists(
+        Page, Page.slug == slug, Page.kind == "treatment", Page.visible()
+    ),
+    "content.privacy": lambda: _exists(Page, Page.slug == "privacy", Page.visible()),
+    "content.about": lambda: _exists(Page, Page.slug == "about", Page.visible()),
+    "content.clinic": lambda slug: _exists(Clinic, Clinic.slug == slug),
+    "content.author": lambda slug: _exists(Person, Person.slug == slug),
+}
+
+
+def _exists(model, *conditions) -> bool:
+    return db.session.scalar(sa.select(model.id).where(*conditions).limit(1)) is not None
+
+
+def answers(path: str) -> bool:
+    """Whether the site itself answers `path` (a page, not "page not found"): a redirect from
+    such a path never takes effect, and one to a path that does not answer leads nowhere."""
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        endpoint, args = adapter.match(urlsplit(path).path, method="GET")
+    except (RequestRedirect, MethodNotAllowed):
+        return True  # Flask adds the missing slash itself; a POST-only path answers 405
+    except NotFound:
+        return False
+    lookup = _CONTENT.get(endpoint)
+    return lookup(**args) if lookup else True
 
 
 def _collapse_chains_into(path: str, end: str) -> None:

@@ -9,7 +9,7 @@ from flask import has_request_context
 from flask_login import current_user
 
 from clinic.content.models import Article, Clinic, Page, Person, Revision
-from clinic.dbtypes import UTCDateTime
+from clinic.dbtypes import UTCDateTime, utcnow
 from clinic.extensions import db
 
 MODELS = {"article": Article, "page": Page, "clinic": Clinic, "person": Person}
@@ -27,6 +27,7 @@ FIELDS = {
     ),
     "person": ("name", "slug", "credentials", "job_title", "bio", "email"),
 }  # fmt: skip
+PERSON_FIELDS = ("author_id", "reviewer_id")
 BODY_FIELD = {"article": "body", "page": "body", "clinic": "summary", "person": "bio"}
 LABELS = {
     "seo_title": "SEO title", "seo_description": "SEO description", "author_id": "Author",
@@ -85,12 +86,17 @@ def decode(kind: str, data: dict) -> dict:
     return values
 
 
-def record(kind: str, item, note: str = "") -> Revision:
-    """Save the item's current fields as a new revision, by the signed-in user (or the system)."""
-    user = current_user if has_request_context() and current_user.is_authenticated else None
+def record(
+    kind: str, item, note: str = "", by_system: bool = False, at: datetime | None = None
+) -> Revision:
+    """Save the item's current fields as a new revision, by the signed-in user (or the system:
+    `by_system` for a state no one saved in the editor, as of `at`)."""
+    signed_in = has_request_context() and current_user.is_authenticated and not by_system
+    user = current_user if signed_in else None
     revision = Revision(
         content_type=kind, content_id=item.id, snapshot=snapshot(kind, item), note=note[:120],
         user_id=user.id if user else None, user_email=user.email if user else "system",
+        created_at=at or utcnow(),
     )  # fmt: skip
     db.session.add(revision)
     db.session.flush()
@@ -135,12 +141,28 @@ def _show(value) -> str:
 
 
 def field_changes(kind: str, old: dict, new: dict) -> list[FieldChange]:
-    """Return every field but the body side by side, as text."""
+    """Return every field but the body side by side, as text (people by name, not id)."""
+    names = _person_names(old, new)
+
+    def show(snapshot: dict, field: str) -> str:
+        value = snapshot.get(field)
+        if field in PERSON_FIELDS and value is not None:
+            return names.get(value, f"Person #{value} (since deleted)")
+        return _show(value)
+
     return [
-        FieldChange(field, label(field), _show(old.get(field)), _show(new.get(field)))
+        FieldChange(field, label(field), show(old, field), show(new, field))
         for field in FIELDS[kind]
         if field != BODY_FIELD[kind]
     ]
+
+
+def _person_names(*snapshots: dict) -> dict[int, str]:
+    ids = {s.get(f) for s in snapshots for f in PERSON_FIELDS} - {None}
+    if not ids:
+        return {}
+    query = sa.select(Person.id, Person.name).where(Person.id.in_(ids))
+    return dict(db.session.execute(query).all())
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-// Content editor, progressive enhancement only: live character counts for the SEO fields.
+// Content editor, progressive enhancement only: live character counts for the SEO fields,
+// and the cursor on the error summary when a save fails (as on the booking form), so that
+// keyboard and screen reader users hear what to fix and can follow its links.
 // Without JavaScript the server shows the count each time the form is shown.
 (function () {
   "use strict";
@@ -17,4 +19,6 @@
     input.addEventListener("input", update);
     update();
   });
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
 })();
