@@ -63,7 +63,15 @@ def test_a_booked_lead_is_followed_up_by_staff(live_server, demo, new_context, s
     page.get_by_label("Status").select_option(label="Contacted")
     page.get_by_role("button", name="Save status and owner").click()
     expect(page.get_by_text("Status and owner saved.")).to_be_visible()
+    # A half-written note is not lost to the status form beside it: the browser asks first.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
     page.get_by_label("Add a note").fill(NOTE)
+    page.get_by_label("Status").select_option(label="Qualified")
+    page.get_by_role("button", name="Save status and owner").click()
+    expect(page.get_by_label("Add a note")).to_have_value(NOTE)
+    assert asked == ["beforeunload"]
+    page.get_by_label("Status").select_option(label="Contacted")
     page.get_by_role("button", name="Add note").click()
     expect(page.get_by_text("Note added.")).to_be_visible()
 
