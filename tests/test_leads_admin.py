@@ -442,6 +442,7 @@ def test_csv_respects_the_filter_and_neutralises_formulas(demo, staff, users):
     rows = read_csv(response)
     assert [row["name"] for row in rows] == ["'" + name for name in EVIL_NAMES]
     assert [row["phone"] for row in rows] == [f"07911 20000{n}" for n in range(len(EVIL_NAMES))]
+    assert {row["calls"] for row in rows} == {"Booked 1"}
     assert list(rows[0]) == list(exports.CSV_COLUMNS)
     assert {row["utm_source"] for row in rows} == {"evil"}
     assert {row["clinic"] for row in rows} == {"ProHealth Clinic London"}
@@ -606,3 +607,17 @@ def test_a_marketer_cannot_correct_contact_details(demo, staff, users):
 def test_phones_are_exported_as_dialled_from_the_uk(stored, cell):
     assert exports.dialable(stored) == cell
     assert exports.neutralise(exports.dialable(stored)) == cell
+
+
+def test_csv_says_how_each_persons_calls_went(demo, staff, users):
+    lead_id = book(demo, staff, ADA)
+    book(demo, staff, ADA, slot=first_free_slot(staff, skip=1))
+    book(demo, staff, ADA, slot=first_free_slot(staff, skip=2))
+    with demo.app_context():
+        first, second, _third = db.session.scalars(
+            sa.select(Booking).where(Booking.lead_id == lead_id).order_by(Booking.id)
+        ).all()
+        first.status, second.status = "done", "cancelled"
+        db.session.commit()
+    [row] = read_csv(staff.get("/admin/leads.csv"))
+    assert row["calls"] == "Call done 1; Booked 1; Cancelled 1"

@@ -9,6 +9,7 @@ import phonenumbers
 import sqlalchemy as sa
 
 from clinic.booking.models import Booking
+from clinic.booking.services import STATUS_LABELS as CALL_LABELS
 from clinic.booking.slots import UK
 from clinic.dbtypes import utcnow
 from clinic.leads.models import Lead
@@ -17,7 +18,7 @@ from clinic.notifications.models import OutboxMessage
 
 CSV_COLUMNS = (
     "id", "created (UK time)", "name", "email", "phone", "status", "owner", "clinic",
-    "next call (UK time)", "source article", "utm_source", "utm_medium", "utm_campaign",
+    "next call (UK time)", "calls", "source article", "utm_source", "utm_medium", "utm_campaign",
     "utm_term", "utm_content", "landing page", "referrer", "marketing opt-in",
 )  # fmt: skip
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
@@ -49,11 +50,18 @@ def uk_time(value: datetime | None) -> str:
     return value.astimezone(UK).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def _calls(counts: dict[str, int]) -> str:
+    """Say how the person's calls went, e.g. "Call done 1; Booked 1"."""
+    order = ("done", "no_show", "confirmed", "cancelled")
+    return "; ".join(f"{CALL_LABELS[s]} {counts[s]}" for s in order if counts.get(s))
+
+
 def csv_row(row: Row) -> list[str]:
     lead = row.lead
     cells = [
         lead.id, uk_time(lead.created_at), lead.name, lead.email, dialable(lead.phone), lead.status,
-        row.owner, "; ".join(row.clinics), uk_time(row.next_call), lead.source_article,
+        row.owner, "; ".join(row.clinics), uk_time(row.next_call), _calls(row.calls),
+        lead.source_article,
         lead.utm_source, lead.utm_medium, lead.utm_campaign, lead.utm_term, lead.utm_content,
         lead.landing_page, lead.referrer, "yes" if lead.marketing_opt_in else "no",
     ]  # fmt: skip

@@ -233,6 +233,7 @@ class Row:
     next_call: datetime | None
     owner: str | None = None
     clinics: list[str] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -263,9 +264,11 @@ def _rows(lead_filter: LeadFilter, now: datetime, page: int | None) -> list[Row]
     rows = [Row(lead, when) for lead, when in db.session.execute(query)]
     owners = owner_emails({row.lead.owner_id for row in rows})
     clinics = clinic_names_by_lead([row.lead.id for row in rows])
+    calls = call_counts_by_lead([row.lead.id for row in rows])
     for row in rows:
         row.owner = owners.get(row.lead.owner_id)
         row.clinics = clinics.get(row.lead.id, [])
+        row.calls = calls.get(row.lead.id, {})
     return rows
 
 
@@ -379,6 +382,20 @@ def clinic_names_by_lead(lead_ids: list[int]) -> dict[int, list[str]]:
             if name not in names.setdefault(lead_id, []):
                 names[lead_id].append(name)
     return names
+
+
+def call_counts_by_lead(lead_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return how many of each lead's calls are booked, done, missed or cancelled."""
+    counts: dict[int, dict[str, int]] = {}
+    for start in range(0, len(lead_ids), 500):
+        query = (
+            sa.select(Booking.lead_id, Booking.status, sa.func.count())
+            .where(Booking.lead_id.in_(lead_ids[start : start + 500]))
+            .group_by(Booking.lead_id, Booking.status)
+        )
+        for lead_id, status, number in db.session.execute(query):
+            counts.setdefault(lead_id, {})[status] = number
+    return counts
 
 
 def outbox_of(lead_id: int) -> list[OutboxMessage]:
