@@ -371,3 +371,28 @@ def test_a_failed_save_moves_the_cursor_to_the_error_summary(marketer, demo, pat
     assert script is not None and script.has_attr("defer")
     source = (STATIC / "js" / "editor.js").read_text()
     assert 'getElementById("error-summary")' in source and ".focus()" in source
+
+
+def test_a_live_article_can_take_an_old_version_as_unpublished_changes(marketer, demo):
+    """Restoring publishes at once; the second button keeps the live page as it is."""
+    path, model, item_id, field, original = _first_edit(demo, "article")
+    edited = editor_post(marketer, path, "publish", confirm_warnings="y", title="Edited live")
+    assert edited.status_code == 303
+    with demo.app_context():
+        baseline = db.session.scalar(
+            sa.select(Revision)
+            .where(Revision.content_type == "article", Revision.content_id == item_id)
+            .order_by(Revision.id)
+        )
+        slug = db.session.get(model, item_id).slug
+    restore = f"{path}/revisions/{baseline.id}"
+    response = marketer.get(restore)
+    assert soup(response).select_one("button[name=action][value=pending]")
+    token = form_data(response, "main form")["csrf_token"]
+    response = marketer.post(restore, data={"csrf_token": token, "action": "pending"})
+    assert response.status_code == 303
+    with demo.app_context():
+        article = db.session.get(model, item_id)
+        assert (article.title, article.pending is not None) == ("Edited live", True)
+    assert "Edited live" in demo.test_client().get(f"/articles/{slug}").get_data(as_text=True)
+    assert soup(marketer.get(path)).select_one("input[name=title]")["value"] == original

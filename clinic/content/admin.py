@@ -448,8 +448,17 @@ def restore(section: str, item_id: int, revision_id: int):
     checks = editing.check(kind, item, {**own_time, **values}, status)
     if editing.slug_taken(kind, values["slug"], item_id):
         checks.problems.append(("slug", f"Another item now uses the slug {values['slug']}."))
-    confirmed = not checks.warnings or form.confirm_warnings.data
+    # A live item may take the old version as unpublished changes: nothing goes public yet,
+    # so the publishing checks wait for "Publish changes" in the editor.
+    as_draft = (
+        publishable and item.status in editing.LIVE and request.form.get("action") == "pending"
+    )
     submitted = form.validate_on_submit()
+    if submitted and as_draft and not editing.slug_taken(kind, values["slug"], item_id):
+        editing.save_pending(kind, item, values)
+        return _saved(kind, item, f"Revision {revision.id} is now the unpublished changes. "
+                                  "The live page has not changed.")  # fmt: skip
+    confirmed = not checks.warnings or form.confirm_warnings.data
     if submitted and not confirmed:
         form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
     if not submitted or checks.problems or not confirmed:
