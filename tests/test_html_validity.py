@@ -56,3 +56,34 @@ def test_public_pages_are_valid_html(demo, client, tmp_path):
         for m in messages
     ]
     assert not problems, f"{len(problems)} vnu error(s):\n" + "\n".join(problems)
+
+
+def test_booking_pages_in_each_state_are_valid_html(demo, client, tmp_path):
+    """The booking journey's pages as a patient meets them: errors, a taken time with the
+    next ones offered, the confirmation, the manage page, the cancel question, cancelled."""
+    from tests.booking_helpers import booking_data, first_free_slot, form_fields
+    from tests.helpers import soup
+
+    pages: dict[str, bytes] = {}
+    pages["book-errors"] = client.post("/book", data={**form_fields(client), "action": "book"}).data
+    slot = first_free_slot(client, days_ahead=2)
+    confirmation = client.post("/book", data=booking_data(client, slot=slot)).headers["Location"]
+    other = demo.test_client()
+    pages["book-taken"] = other.post(
+        "/book", data=booking_data(other, slot=slot, email="grace@example.com")
+    ).data
+    pages["confirmed"] = client.get(confirmation).data
+    manage = soup(client.get(confirmation)).select_one('a[href^="/book/manage/"]')["href"]
+    pages["manage"] = client.get(manage).data
+    token = soup(client.get(manage)).select_one("form[action$='/cancel'] input[name=csrf_token]")
+    asked = client.post(manage + "/cancel", data={"csrf_token": token["value"]})
+    pages["cancel-question"] = asked.data
+    client.post(manage + "/cancel", data={"csrf_token": token["value"], "confirm": "yes"})
+    pages["cancelled"] = client.get(confirmation).data
+    files = []
+    for name, body in pages.items():
+        assert b"<!doctype html>" in body[:200].lower(), name
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(body)
+    problems = [f"{Path(m.get('url', '')).name}: {m['message']}" for m in run_vnu(files)]
+    assert not problems, "\n".join(problems)
