@@ -97,18 +97,8 @@ def change_status(lead_id: int):
     form.set_owners(queries.owner_choices(lead))
     if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, status_form=form)
-    try:
-        change = services.change_pipeline(lead, form.status.data, form.owner_id,
-                                           actor=current_user.email)  # fmt: skip
-    except services.LeadErased:
-        return _refuse_erased(lead)
-    if not change:
-        flash("Nothing changed.")
-        return _back_to(lead, "pipeline")
-    record("lead_changed", "lead", lead.id, change)
-    db.session.commit()
-    flash("Status and owner saved.")
-    return _back_to(lead, "pipeline")
+    return _apply(lead, "pipeline", "Status and owner saved.", lambda: services.change_pipeline(
+        lead, form.status.data, form.owner_id, actor=current_user.email))  # fmt: skip
 
 
 @bp.post("/leads/<int:lead_id>/contact")
@@ -118,18 +108,8 @@ def correct_contact(lead_id: int):
     form = forms.ContactForm()
     if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, contact_form=form)
-    try:
-        change = services.correct_contact(lead, form.name.data, form.phone.data,
-                                          actor=current_user.email)  # fmt: skip
-    except services.LeadErased:
-        return _refuse_erased(lead)
-    if not change:
-        flash("Nothing changed.")
-        return _back_to(lead, "contact")
-    record("lead_changed", "lead", lead.id, change)
-    db.session.commit()
-    flash("Contact details saved.")
-    return _back_to(lead, "contact")
+    return _apply(lead, "contact", "Contact details saved.", lambda: services.correct_contact(
+        lead, form.name.data, form.phone.data, actor=current_user.email))  # fmt: skip
 
 
 @bp.post("/leads/<int:lead_id>/notes")
@@ -139,14 +119,28 @@ def add_note(lead_id: int):
     form = forms.NoteForm()
     if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, note_form=form)
-    try:
+
+    def note() -> str:
         services.add_note(lead, form.note.data, actor=current_user.email)
+        return f"note added ({len(form.note.data)} characters)"
+
+    return _apply(lead, "timeline", "Note added.", note)
+
+
+def _apply(lead: Lead, section: str, saved: str, change):
+    """Run a rule that changes the lead and returns what changed for the audit log (or "");
+    audit and commit it, and go back to the page's section."""
+    try:
+        detail = change()
     except services.LeadErased:
         return _refuse_erased(lead)
-    record("lead_changed", "lead", lead.id, f"note added ({len(form.note.data)} characters)")
+    if not detail:
+        flash("Nothing changed.")
+        return _back_to(lead, section)
+    record("lead_changed", "lead", lead.id, detail)
     db.session.commit()
-    flash("Note added.")
-    return _back_to(lead, "timeline")
+    flash(saved)
+    return _back_to(lead, section)
 
 
 @bp.get("/leads/<int:lead_id>/export.json")
