@@ -76,11 +76,17 @@ def serve_command(host: str, port: int, workers: int):
 
 
 def _wait(processes: list[subprocess.Popen]) -> None:
-    """Stop every child when one exits or when we are asked to stop."""
+    """Stop every child when one exits or when we are asked to stop.
+
+    Each child is asked once: a second SIGTERM can land while Python is shutting down,
+    when the default handler is back, and turn a clean stop into "killed by SIGTERM".
+    """
+    asked: set[int] = set()
 
     def stop(*_args):
         for process in processes:
-            if process.poll() is None:
+            if process.poll() is None and process.pid not in asked:
+                asked.add(process.pid)
                 process.terminate()
 
     signal.signal(signal.SIGTERM, stop)
@@ -95,7 +101,9 @@ def _wait(processes: list[subprocess.Popen]) -> None:
         stop()
         for process in processes:
             process.wait(timeout=30)
-    sys.exit(processes[0].returncode or 0)
+    server = processes[0]
+    stopped_by_us = server.pid in asked and server.returncode == -signal.SIGTERM
+    sys.exit(0 if stopped_by_us else server.returncode or 0)
 
 
 def init_app(app: Flask) -> None:

@@ -134,3 +134,43 @@ def _fresh_postgres_database(database_url: str) -> str:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return engine.url.set(database=name).render_as_string(hide_password=False)
+
+
+_SLOW_CHILD = """
+import signal, sys, time
+count = 0
+def on_term(*_):
+    global count
+    count += 1
+    with open(sys.argv[1], "w") as f:
+        f.write(str(count))
+signal.signal(signal.SIGTERM, on_term)
+while not count:
+    time.sleep(0.01)
+time.sleep(float(sys.argv[2]))  # a slow shutdown, like gunicorn's
+"""
+
+_SUPERVISOR = """
+import subprocess, sys
+from clinic.cli import _wait
+children = [
+    subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2], "1.0"]),
+    subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[3], "0.0"]),
+]
+print("ready", flush=True)
+_wait(children)
+"""
+
+
+def test_serve_asks_each_child_to_stop_once_and_exits_cleanly(tmp_path):
+    """A second SIGTERM during a child's shutdown killed gunicorn (exit 241 in CI)."""
+    server, worker = tmp_path / "server", tmp_path / "worker"
+    command = [sys.executable, "-c", _SUPERVISOR, _SLOW_CHILD, str(server), str(worker)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(0.5)  # both children have set their handlers
+    process.terminate()
+    process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert server.read_text() == "1"  # the slow server was not signalled again
+    assert worker.read_text() == "1"
