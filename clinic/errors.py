@@ -32,11 +32,29 @@ ADMIN_FORM_EXPIRED = (
 )
 
 
-def message_page(code: int, message: tuple[str, str] | None = None):
+def typed_text() -> list[tuple[str, str]]:
+    """The text a refused admin form carried, shown so that a long note is not lost.
+
+    Tokens, passwords and short choices (ids, buttons, radio values) are left out: only what
+    reads like something a person wrote.
+    """
+    return [
+        (name.replace("-", " ").replace("_", " "), value.strip())
+        for name, value in request.form.items(multi=True)
+        if name != "csrf_token"
+        and "password" not in name.lower()
+        and (len(value.strip()) > 20 or any(char.isspace() for char in value.strip()))
+    ]
+
+
+def message_page(code: int, message: tuple[str, str] | None = None, typed=()):
     """The short page for an error code: what happened and how else to reach us."""
     heading, text = message or MESSAGES[code]
     admin = request.path.startswith("/admin")
-    return render_template("errors/message.html", heading=heading, text=text, admin=admin), code
+    page = render_template(
+        "errors/message.html", heading=heading, text=text, admin=admin, typed=typed
+    )
+    return page, code
 
 
 def init_app(app: Flask) -> None:
@@ -51,7 +69,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(_error):
         if request.path.startswith("/admin/") and request.endpoint != "accounts.login":
-            return message_page(400, ADMIN_FORM_EXPIRED)
+            return message_page(400, ADMIN_FORM_EXPIRED, typed_text())
         return message_page(400)
 
     for code in (400, 403, 410, 413, 429, 503):

@@ -621,3 +621,22 @@ def test_csv_says_how_each_persons_calls_went(demo, staff, users):
         db.session.commit()
     [row] = read_csv(staff.get("/admin/leads.csv"))
     assert row["calls"] == "Call done 1; Booked 1; Cancelled 1"
+
+
+def test_a_note_sent_after_the_session_ended_is_shown_to_copy(demo, staff):
+    """Nothing is saved without a session, but the typed note is not lost with it."""
+    lead_id = make_leads(demo, 1)[0]
+    note = "Called at 10:15, <b>left a message</b>;\nwill try again after lunch."
+    token = form_token(staff, lead_id, "notes")
+    staff.delete_cookie("session")
+    data = {"csrf_token": token, "note": note, "password": "not shown either"}
+    response = staff.post(f"/admin/leads/{lead_id}/notes", data=data)
+    assert response.status_code == 400
+    page = soup(response)
+    assert page.h1.get_text() == "Nothing was saved"
+    shown = page.select("main textarea[readonly]")
+    assert [box.get_text() for box in shown] == [note]  # escaped, whole, alone
+    assert page.find("label", attrs={"for": shown[0]["id"]}).get_text() == "Note"
+    assert token not in response.text and "not shown either" not in response.text
+    with demo.app_context():
+        assert not db.session.scalars(sa.select(LeadEvent).where(LeadEvent.kind == "note")).all()
