@@ -1,10 +1,13 @@
-"""Sign-in rules: one answer for any failure, a lock after repeated failures."""
+"""Sign-in rules: one answer for any failure, a lock after repeated failures that a browser
+the person signed in from before gets past (OWASP's device cookies)."""
 
+import secrets
 import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, session
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from clinic.accounts.models import ROLES, User
@@ -17,28 +20,85 @@ MIN_PASSWORD_LENGTH = 12
 # Checked when the e-mail is unknown, so that a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
+DEVICE_COOKIE = "device"
+DEVICE_SALT = "clinic.accounts.device"
+DEVICE_COOKIE_AGE = timedelta(days=365)
+DEVICE_ACCOUNTS = 10  # a shared reception computer keeps trusting each of its people
+# Failures from one trusted browser, counted on its nonce by the limiter (views.py): a stolen
+# device cookie guesses no faster than the account lock lets anyone else.
+DEVICE_FAILURE_LIMIT = f"{MAX_FAILURES} per {LOCK_FOR.seconds // 60} minutes"
+
 
 def find_user(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
-def authenticate(email: str, password: str, now: datetime | None = None) -> User | None:
-    """Return the user when the e-mail and password match an active, unlocked account."""
+def authenticate(
+    email: str, password: str, device: str | None = None, now: datetime | None = None
+) -> User | None:
+    """Return the user when the e-mail and password match an active account that is unlocked,
+    or locked but asked from a browser its person signed in from (`device`, the cookie)."""
     now = now or utcnow()
     user = find_user(email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not user.active or (user.locked_until and user.locked_until > now):
+    trusted = device_vouches_for(device, user)
+    locked = bool(user.locked_until and user.locked_until > now)
+    if not user.active or (locked and not trusted):
         user.check_password(password)  # as slow as any other refusal: nothing to tell apart
         return None
     if not user.check_password(password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+        if not trusted:  # a trusted browser's failures count on the browser, not the account
+            _count_failure(user, now)
         return None
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    if not locked:  # a lock that others' guesses set stands until it runs out
+        user.failed_logins, user.locked_until = 0, None
+    user.last_login_at = now
     return user
+
+
+def _count_failure(user: User, now: datetime) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILURES:
+        user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+
+
+def device_stamp(user: User) -> str:
+    """What a device cookie must carry for `user`: a password change makes older ones worthless.
+
+    Not tied to `sessions_ended_at`: every sign-out sets it, and a browser that signs out each
+    evening is just the one this cookie is for. Deactivation needs nothing here: a deactivated
+    account is refused, cookie or not."""
+    return f"{user.password_changed_at.timestamp():.6f}"
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=DEVICE_SALT)
+
+
+def read_device(device: str | None) -> dict:
+    """Return the device cookie's content, or {} when it is missing, forged or too old."""
+    if not device:
+        return {}
+    try:
+        content = _device_serializer().loads(device, max_age=DEVICE_COOKIE_AGE.total_seconds())
+    except BadData:  # a bad or expired signature, or not ours at all
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def device_vouches_for(device: str | None, user: User) -> bool:
+    """Tell whether the device cookie says this browser signed in as `user` (same password)."""
+    return [user.id, device_stamp(user)] in read_device(device).get("accounts", [])
+
+
+def device_cookie(user: User, device: str | None) -> str:
+    """Sign a new device cookie naming `user` first, then the other accounts it named; a new
+    nonce each time, so a success starts the browser's failure count anew."""
+    others = [e for e in read_device(device).get("accounts", []) if e[0] != user.id]
+    accounts = [[user.id, device_stamp(user)], *others][:DEVICE_ACCOUNTS]
+    return _device_serializer().dumps({"nonce": secrets.token_urlsafe(16), "accounts": accounts})
 
 
 def password_problem(password: str) -> str | None:

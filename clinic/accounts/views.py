@@ -4,6 +4,7 @@ import time
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
@@ -16,6 +17,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from clinic.accounts import services
 from clinic.accounts.forms import LoginForm, PasswordForm
+from clinic.accounts.models import User
 from clinic.accounts.roles import no_store
 from clinic.accounts.urls import safe_next
 from clinic.audit.services import record
@@ -29,8 +31,20 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _device_nonce() -> str:
+    """The nonce of this browser's valid device cookie, or "" when it has none."""
+    return services.read_device(request.cookies.get(services.DEVICE_COOKIE)).get("nonce", "")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    services.DEVICE_FAILURE_LIMIT,
+    methods=["POST"],
+    key_func=lambda: f"device:{_device_nonce()}",
+    exempt_when=lambda: not _device_nonce(),
+    deduct_when=lambda response: response.status_code == 401,
+)
 def login():
     """Sign in with one message for every failure."""
     form = LoginForm()
@@ -40,7 +54,8 @@ def login():
         return render_template(
             "accounts/login.html", form=form
         ), 422 if form.is_submitted() else 200
-    user = services.authenticate(form.email.data, form.password.data)
+    device = request.cookies.get(services.DEVICE_COOKIE)
+    user = services.authenticate(form.email.data, form.password.data, device)
     if user is None:
         record("login_failed", detail=_typed_address(form.email.data))
         db.session.commit()
@@ -51,7 +66,24 @@ def login():
     login_user(user)
     record("login", "user", user.id)
     db.session.commit()
-    return redirect(safe_next(form.next.data), 303)
+    return _trust_this_browser(redirect(safe_next(form.next.data), 303), user)
+
+
+def _trust_this_browser(response: Response, user: User) -> Response:
+    """Set the device cookie: this browser may sign in as `user` while others' guesses keep
+    the account locked. Sent to the admin only (a password change there renews it), never
+    readable by scripts."""
+    device = services.device_cookie(user, request.cookies.get(services.DEVICE_COOKIE))
+    response.set_cookie(
+        services.DEVICE_COOKIE,
+        device,
+        max_age=services.DEVICE_COOKIE_AGE,
+        path=bp.url_prefix,
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _typed_address(typed: str) -> str:
@@ -83,9 +115,11 @@ def password():
             current_user.set_password(form.new.data)
             record("password_changed", "user", current_user.id)
             db.session.commit()
-            login_user(current_user)
+            user = current_user._get_current_object()  # the proxy itself would point to itself
+            login_user(user)
             flash("Your password has changed.")
-            return redirect(url_for("admin.dashboard"), 303)
+            # The change made every device cookie of this account worthless, except this one.
+            return _trust_this_browser(redirect(url_for("admin.dashboard"), 303), user)
         form.current.errors = ["That is not your current password."]
     status = 422 if form.errors else 200
     return render_template("accounts/password.html", form=form), status
