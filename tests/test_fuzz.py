@@ -2,10 +2,13 @@
 and is never echoed unescaped."""
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.auth_helpers import login, make_users
+from clinic.booking.models import Booking
+from clinic.extensions import db
+from tests.auth_helpers import csrf_token, login, make_users
 from tests.booking_helpers import booking_data
 
 MARKER = '<script>alert("x")</script>'
@@ -205,6 +208,45 @@ def test_admin_lead_search_survives_anything(fuzz_app, query):
         expected = {400} if has_nul else {200, 422}  # 422: a filter it cannot use, explained
         assert response.status_code in expected, (path, response.status_code)
         _no_raw_echo(response)
+
+
+STAFF_FORM_FIELDS = ["name", "email", "phone", "consent", "clinic", "date", "slot", "message",
+                     "idempotency_key", "action", "confirm"]  # fmt: skip
+STAFF_FORM_PATHS = ["/admin/leads/new", "/admin/leads/{lead}/calls/new",
+                    "/admin/calls/{booking}/move", "/admin/calls/{booking}/cancel"]  # fmt: skip
+
+
+def booking_once(app) -> dict:
+    """One lead with one call, for the staff pages that book, move and cancel calls."""
+    if "_fuzz_booking" not in app.config:
+        client = app.test_client()
+        assert client.post("/book", data=booking_data(client)).status_code == 303
+        with app.app_context():
+            booking = db.session.scalar(sa.select(Booking))
+            app.config["_fuzz_booking"] = {"lead": booking.lead_id, "booking": booking.id}
+    return app.config["_fuzz_booking"]
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(STAFF_FORM_PATHS),
+    values=st.dictionaries(st.sampled_from(STAFF_FORM_FIELDS), st.one_of(crafted, texts),
+                           max_size=6),
+    marked=st.booleans(),
+)  # fmt: skip
+def test_staff_booking_forms_survive_anything(fuzz_app, path, values, marked):
+    """Adding a person who phoned, and booking, moving or cancelling their call: bare values
+    reach the parsing, marked ones show whether anything is echoed unescaped."""
+    make_users_once(fuzz_app)
+    ids = booking_once(fuzz_app)
+    client = fuzz_app.test_client()
+    login(client, "staff")
+    data = {key: MARKER + value if marked else value for key, value in values.items()}
+    data["csrf_token"] = csrf_token(client, "/admin/account/password")
+    response = client.post(path.format(**ids), data=data)
+    has_nul = any("\x00" in value for value in values.values())
+    assert response.status_code in ({400} if has_nul else {200, 303, 409, 422}), (path, values)
+    _no_raw_echo(response)
 
 
 AUDIT_KEYS = ["action", "user", "target", "page"]

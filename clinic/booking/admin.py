@@ -1,12 +1,15 @@
-"""Staff pages for calls: the agenda per UK day and clinic, and each call's outcome."""
+"""Staff pages for calls: the agenda per UK day and clinic, each call's outcome, and booking,
+moving or cancelling a call for a patient on the phone."""
 
-from datetime import date, timedelta
+import secrets
+from datetime import date, datetime, timedelta
 
 import phonenumbers
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
@@ -14,8 +17,10 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 from clinic.accounts.roles import no_store, require_roles
 from clinic.accounts.urls import safe_next
 from clinic.audit.services import record
-from clinic.booking import queries
+from clinic.booking import availability, catalogue, queries, services
+from clinic.booking.forms import CancelForm, StaffBookingForm, StaffMoveForm
 from clinic.booking.models import Booking
+from clinic.booking.picker import day_and_times, day_choices, parse_slot
 from clinic.booking.services import (
     STATUS_LABELS,
     OutcomeRefused,
@@ -25,9 +30,14 @@ from clinic.booking.services import (
 )
 from clinic.booking.slots import to_local
 from clinic.content.models import Clinic
+from clinic.dbtypes import utcnow
 from clinic.extensions import db
+from clinic.leads import services as leads
+from clinic.leads.models import Lead
 
-bp = Blueprint("booking_admin", __name__, url_prefix="/admin/bookings")
+# The prefix is /admin, not /admin/bookings, so that a call is booked from its lead's address
+# (/admin/leads/<id>/calls/new) and moved or cancelled at /admin/calls/<id>/...
+bp = Blueprint("booking_admin", __name__, url_prefix="/admin")
 bp.before_request(require_roles("staff"))
 bp.after_request(no_store)
 
@@ -89,7 +99,7 @@ def display_phone(number: str | None) -> str:
     )
 
 
-@bp.get("")
+@bp.get("/bookings")
 def agenda():
     """List calls per UK day and clinic, with buttons to record how each call went."""
     clinics = list(db.session.scalars(sa.select(Clinic).order_by(Clinic.id)))
@@ -124,7 +134,7 @@ def _render_agenda(form: AgendaFilter, **context) -> str:
     )  # fmt: skip
 
 
-@bp.post("/<int:booking_id>/outcome")
+@bp.post("/bookings/<int:booking_id>/outcome")
 def outcome(booking_id: int):
     """Record that a call took place, or that the patient did not answer."""
     booking = db.get_or_404(Booking, booking_id)
@@ -144,8 +154,182 @@ def outcome(booking_id: int):
     return redirect(back, 303)
 
 
-def _refused(message: str, back: str, status: int):
+def _refused(message: str, back: str, status: int, heading="We could not record that outcome",
+             back_label="Back to the calls"):  # fmt: skip
     return render_template(
-        "admin/problem.html", heading="We could not record that outcome", message=message,
-        back_url=back, back_label="Back to the calls",
+        "admin/problem.html", heading=heading, message=message, back_url=back,
+        back_label=back_label,
     ), status  # fmt: skip
+
+
+# ---- Booking, moving and cancelling a call for a patient on the phone ----
+
+TAKEN = "That time was just taken or is no longer available. Choose another time."
+
+
+@bp.route("/leads/<int:lead_id>/calls/new", methods=["GET", "POST"])
+def new_call(lead_id: int):
+    """Book a call for a lead on the phone, from the times the booking form would offer."""
+    lead = db.get_or_404(Lead, lead_id)
+    if lead.erased_at is not None:
+        return _refused_for_lead(
+            "This person's details were erased, so no call can be booked for them.", lead_id, "book"
+        )
+    form = StaffBookingForm()
+    if not form.is_submitted() or request.form.get("action") == "times":
+        return _render_new_call(lead, form)
+    valid = form.validate()
+    clinic = catalogue.by_slug(form.clinic.data)
+    start = parse_slot(form.slot.data)
+    if form.clinic.data and clinic is None:
+        form.clinic.errors = ["Choose one of our clinics."]
+    if form.slot.data and start is None:
+        form.slot.errors = ["Choose a time from the list."]
+    if not valid or form.clinic.errors or form.slot.errors:
+        return _render_new_call(lead, form, 422)
+    existing = services.booked_with_key(form.idempotency_key.data)
+    if existing:  # the same form sent twice: the first one booked the call
+        return _booked(existing)
+    return _book_for(lead, form, clinic, start)
+
+
+def _book_for(lead: Lead, form: StaffBookingForm, clinic, start: datetime):
+    """Book with the lead's own details (never changed here) and the consent given by phone."""
+    booking_request = services.Request(
+        clinic=clinic, start=start, name=lead.name, email=lead.email, phone=lead.phone,
+        message=(form.message.data or "").strip() or None,
+        consent_text=leads.PHONE_CONSENT_TEXT, marketing_opt_in=False,
+        attribution=dict(leads.PHONE_ATTRIBUTION),
+        idempotency_key=form.idempotency_key.data or None,
+    )  # fmt: skip
+    try:
+        booking = services.book(booking_request, actor=current_user.email)
+    except services.SlotUnavailable:  # raised before anything is written
+        return _taken(_render_new_call, lead, form, clinic, start)
+    except IntegrityError:  # lost a race: the same form sent twice, or the slot
+        db.session.rollback()
+        existing = services.booked_with_key(booking_request.idempotency_key)
+        if existing:
+            return _booked(existing)
+        return _taken(_render_new_call, db.session.get(Lead, lead.id), form, clinic, start)
+    detail = f"lead={lead.id} clinic={clinic.slug} starts_at={start.isoformat()} by phone"
+    record("booking_created", "booking", booking.id, detail)
+    booking_id = booking.id  # read before the commit expires it
+    db.session.commit()
+    return _booked(booking_id)
+
+
+def _booked(booking_id: int):
+    """Back to the lead, saying what the form booked (also when it is sent again later)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking.is_active:
+        flash(f"The call is booked: {_when(booking)}. {booking.lead.name} gets the confirmation "
+              "e-mail with a link to change or cancel it.")  # fmt: skip
+    else:
+        flash(f"This form had already booked the call on {_when(booking)}, which is now marked "
+              f"“{STATUS_LABELS[booking.status]}”. Nothing new was booked.")  # fmt: skip
+    return redirect(_lead_url(booking.lead_id), 303)
+
+
+def _taken(render, owner, form, clinic, start: datetime):
+    """Answer 409 with the next free times at the clinic in place of the day's times."""
+    form.slot.errors = [TAKEN]
+    form.slot.data = ""
+    alternatives = availability.next_free(clinic, utcnow(), after=start)
+    return render(owner, form, 409, alternatives=alternatives)
+
+
+def _render_new_call(lead: Lead, form: StaffBookingForm, status: int = 200, alternatives=()):
+    clinics = catalogue.clinics()
+    clinic = catalogue.by_slug(form.clinic.data)
+    now = utcnow()
+    days = day_choices(clinic or (clinics[0] if clinics else None), now)
+    day, times = day_and_times(clinic, days, form.date.data, now, alternatives)
+    form.date.data = day.isoformat() if day else ""
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+    return render_template(
+        "booking_admin/new_call.html", lead=lead, form=form, clinics=clinics, clinic=clinic,
+        days=days, day=day, times=times, alternatives=list(alternatives),
+    ), status  # fmt: skip
+
+
+@bp.route("/calls/<int:booking_id>/move", methods=["GET", "POST"])
+def move(booking_id: int):
+    """Move a call to another free time at the same clinic, for a patient on the phone."""
+    booking = db.get_or_404(Booking, booking_id)
+    if refused := _unchangeable(booking, "move"):
+        return refused
+    form = StaffMoveForm()
+    if not form.is_submitted() or request.form.get("action") == "times":
+        return _render_move(booking, form)
+    start = parse_slot(form.slot.data)
+    if not form.validate() or start is None:
+        form.slot.errors = form.slot.errors or ["Choose a time from the list."]
+        return _render_move(booking, form, 422)
+    before = booking.starts_at
+    clinic = catalogue.by_id(booking.clinic_id)
+    try:
+        services.reschedule(booking, start, actor=current_user.email)
+    except (services.SlotUnavailable, IntegrityError):
+        db.session.rollback()
+        return _taken(_render_move, db.session.get(Booking, booking_id), form, clinic, start)
+    record("booking_rescheduled", "booking", booking.id, f"lead={booking.lead_id} "
+           f"from={before.isoformat()} to={start.isoformat()}")  # fmt: skip
+    db.session.commit()
+    flash(f"The call has moved to {_when(booking)}. {booking.lead.name} gets an e-mail with the "
+          "new time.")  # fmt: skip
+    return redirect(_lead_url(booking.lead_id), 303)
+
+
+def _render_move(booking: Booking, form: StaffMoveForm, status: int = 200, alternatives=()):
+    clinic = catalogue.by_id(booking.clinic_id)
+    now = utcnow()
+    days = day_choices(clinic, now)
+    day, times = day_and_times(clinic, days, form.date.data, now, alternatives)
+    form.date.data = day.isoformat() if day else ""
+    return render_template(
+        "booking_admin/move.html", booking=booking, form=form, clinic=clinic, days=days, day=day,
+        times=times, alternatives=list(alternatives),
+    ), status  # fmt: skip
+
+
+@bp.route("/calls/<int:booking_id>/cancel", methods=["GET", "POST"])
+def cancel(booking_id: int):
+    """Ask once more, then cancel the call: the patient is told and the time is free again."""
+    booking = db.get_or_404(Booking, booking_id)
+    if refused := _unchangeable(booking, "cancel"):
+        return refused
+    form = CancelForm()
+    if not form.validate_on_submit() or request.form.get("confirm") != "yes":
+        return render_template("booking_admin/cancel.html", booking=booking, form=form,
+                               when=_when(booking))  # fmt: skip
+    services.cancel(booking, actor=current_user.email)
+    record("booking_cancelled", "booking", booking.id, f"lead={booking.lead_id}")
+    db.session.commit()
+    flash(f"The call on {_when(booking)} is cancelled. {booking.lead.name} gets an e-mail "
+          "saying so, and the time is free for others.")  # fmt: skip
+    return redirect(_lead_url(booking.lead_id), 303)
+
+
+def _unchangeable(booking: Booking, verb: str):
+    """A page saying why staff cannot move or cancel this call (409), or None if they can."""
+    try:
+        services.refuse_change(booking)
+    except services.ChangeRefused as refusal:
+        return _refused_for_lead(str(refusal), booking.lead_id, verb)
+    return None
+
+
+def _refused_for_lead(message: str, lead_id: int, verb: str):
+    return _refused(message, _lead_url(lead_id), 409, f"We could not {verb} the call",
+                    "Back to the lead")  # fmt: skip
+
+
+def _when(booking: Booking) -> str:
+    local = to_local(booking.starts_at)
+    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M}, {booking.clinic.name}"
+
+
+def _lead_url(lead_id: int) -> str:
+    return url_for("leads_admin.detail", lead_id=lead_id)

@@ -34,7 +34,7 @@ def _invite(booking, method: str) -> list[dict]:
     return [{"filename": "invite.ics", "content_type": content_type, "data": data}]
 
 
-def _notify_staff(booking, change: str, differs: str = "") -> None:
+def _notify_staff(booking, change: str, differs: str = "", by: str = "") -> None:
     staff = current_app.config["CLINIC_STAFF_EMAILS"]
     if not staff:
         return
@@ -43,7 +43,7 @@ def _notify_staff(booking, change: str, differs: str = "") -> None:
                f"{booking.clinic.city}")  # fmt: skip
     outbox.queue_template(
         staff, subject, "booking_staff",
-        {**_context(booking), "change": change, "differs": differs},
+        {**_context(booking), "change": change, "differs": differs, "by": by},
         kind="booking.staff", lead_id=booking.lead_id, booking_id=booking.id,
     )  # fmt: skip
 
@@ -67,27 +67,27 @@ def _tell_patient(booking, subject: str, template: str, change: str, method: str
     )  # fmt: skip
 
 
-def booked(booking, differs: str = "") -> None:
-    """Tell staff (with any contact details the form gave that differ from the record) and the
-    patient about a new booking, and schedule the reminder."""
-    _notify_staff(booking, "booked", differs)
+def booked(booking, differs: str = "", by: str = "") -> None:
+    """Tell staff (with any contact details the form gave that differ from the record, and who
+    booked it when a member of staff did) and the patient, and schedule the reminder."""
+    _notify_staff(booking, "booked", differs, by)
     _tell_patient(booking, "Your free discovery call is booked", "booking_patient", "booked",
                   "REQUEST")  # fmt: skip
     _queue_reminder(booking)
 
 
-def rescheduled(booking) -> None:
+def rescheduled(booking, by: str = "") -> None:
     """Send the updated invitation (a new SEQUENCE) and move the reminder."""
     outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
-    _notify_staff(booking, "rescheduled")
+    _notify_staff(booking, "rescheduled", by=by)
     _tell_patient(booking, "Your discovery call has moved", "booking_patient", "rescheduled",
                   "REQUEST")  # fmt: skip
     _queue_reminder(booking)
 
 
-def cancelled(booking) -> None:
+def cancelled(booking, by: str = "") -> None:
     """Withdraw the invitation and the reminder, and tell staff."""
     outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
-    _notify_staff(booking, "cancelled")
+    _notify_staff(booking, "cancelled", by=by)
     _tell_patient(booking, "Your discovery call is cancelled", "booking_cancelled", "cancelled",
                   "CANCEL")  # fmt: skip

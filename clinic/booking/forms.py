@@ -91,6 +91,24 @@ class BookingForm(Attribution, FlaskForm):
         return values
 
 
+class StaffBookingForm(FlaskForm):
+    """A call staff book for a lead on the phone: the person's details come from the lead."""
+
+    clinic = StringField("Clinic", validators=[InputRequired("Choose a clinic.")])
+    date = StringField("Day", validators=[Optional()])
+    slot = StringField("Time", validators=[InputRequired("Choose a time for the call.")])
+    message = TextAreaField(
+        "What they would like help with (optional)",
+        validators=[Optional(), Length(max=2000, message="Keep this under 2,000 characters.")],
+    )
+    idempotency_key = HiddenField(validators=[Length(max=64)])
+
+
+class StaffMoveForm(FlaskForm):
+    date = StringField("Day", validators=[Optional()])
+    slot = StringField("New time", validators=[InputRequired("Choose a new time for the call.")])
+
+
 class RescheduleForm(FlaskForm):
     date = StringField("Day", validators=[Optional()])
     slot = StringField("New time", validators=[InputRequired("Choose a new time for your call.")])

@@ -57,3 +57,22 @@ def parse_slot(value: str | None) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     return start if FIRST_YEAR <= start.year <= LAST_YEAR else None
+
+
+def first_day_with_times(clinic, days: list[tuple[date, str]], now: datetime) -> date | None:
+    """Return the day of the clinic's next free time, else its first bookable day."""
+    first = availability.next_free(clinic, now, count=1) if clinic else []
+    return to_local(first[0]).date() if first else (days[0][0] if days else None)
+
+
+def day_and_times(clinic, days, value: str | None, now: datetime, alternatives=()):
+    """Return the day the picker shows and its free times: the day asked for, else that of the
+    first alternative (after a refused time), else the first with free times.
+
+    Alternatives take the place of the day's times, so those are not worked out."""
+    day = parse_day(value, days)
+    if day is None and alternatives:
+        day = to_local(alternatives[0]).date()
+    day = day or first_day_with_times(clinic, days, now)
+    times = slot_choices(clinic, day, now) if clinic and day and not alternatives else []
+    return day, times

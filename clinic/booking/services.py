@@ -26,6 +26,10 @@ class OutcomeRefused(Exception):
     """This call cannot take an outcome: it is not confirmed, or it has not happened yet."""
 
 
+class ChangeRefused(Exception):
+    """Staff cannot move or cancel this call: it is over, no longer booked, or its lead erased."""
+
+
 @dataclass(frozen=True)
 class Request:
     """What the patient asked for, already validated by the form."""
@@ -56,9 +60,10 @@ def booked_with_key(key: str | None) -> int | None:
     return db.session.connection().execute(_BY_KEY, {"key": key}).scalar()
 
 
-def book(request: Request, now: datetime | None = None) -> Booking:
+def book(request: Request, now: datetime | None = None, actor: str = "patient") -> Booking:
     """Write the lead, the booking, its timeline entry and its e-mails in one transaction.
 
+    `actor` is who made it: the patient, or the member of staff who booked it by phone.
     SlotUnavailable comes before anything is written, so the caller need not roll back."""
     now = now or utcnow()
     if not availability.is_free(request.clinic, request.start, now):
@@ -74,17 +79,19 @@ def book(request: Request, now: datetime | None = None) -> Booking:
     )  # fmt: skip
     db.session.add(booking)
     db.session.flush()
-    leads.record_event(lead, "booked", _describe(booking), booking_id=booking.id)
+    leads.record_event(lead, "booked", _describe(booking), booking_id=booking.id, actor=actor)
     if differs:
         leads.record_event(lead, "details_differ", f"This booking gave {differs}. The record "
                            "keeps its details: check with the patient before correcting them.",
                            booking_id=booking.id)  # fmt: skip
-    emails.booked(booking, differs)
+    emails.booked(booking, differs, by=_staff(actor))
     db.session.flush()
     return booking
 
 
-def reschedule(booking: Booking, start: datetime, now: datetime | None = None) -> Booking:
+def reschedule(
+    booking: Booking, start: datetime, now: datetime | None = None, actor: str = "patient"
+) -> Booking:
     """Move an active booking to another free slot at the same clinic."""
     now = now or utcnow()
     clinic = catalogue.by_id(booking.clinic_id)
@@ -95,8 +102,8 @@ def reschedule(booking: Booking, start: datetime, now: datetime | None = None) -
     booking.sequence += 1
     db.session.flush()
     leads.record_event(booking.lead, "rescheduled", f"{before} → {_describe(booking)}",
-                       booking_id=booking.id)  # fmt: skip
-    emails.rescheduled(booking)
+                       booking_id=booking.id, actor=actor)  # fmt: skip
+    emails.rescheduled(booking, by=_staff(actor))
     return booking
 
 
@@ -110,8 +117,39 @@ def cancel(booking: Booking, actor: str = "patient") -> Booking:
     db.session.flush()
     leads.record_event(booking.lead, "cancelled", _describe(booking), booking_id=booking.id,
                        actor=actor)  # fmt: skip
-    emails.cancelled(booking)
+    emails.cancelled(booking, by=_staff(actor))
     return booking
+
+
+def _staff(actor: str) -> str:
+    """The member of staff who acted, for the staff e-mail ("" when the patient did)."""
+    return "" if actor in ("patient", "system") else actor
+
+
+def can_change(booking: Booking, now: datetime | None = None) -> bool:
+    """Tell whether staff may still move or cancel the call: booked, not yet begun, and its
+    person's details not erased (the patient's e-mails need them)."""
+    return (
+        booking.is_active
+        and booking.starts_at > (now or utcnow())
+        and booking.lead.erased_at is None
+    )
+
+
+def refuse_change(booking: Booking, now: datetime | None = None) -> None:
+    """Raise ChangeRefused, saying why, unless staff may move or cancel this call."""
+    if booking.lead.erased_at is not None:
+        raise ChangeRefused("This person's details were erased, so their call cannot change.")
+    if not booking.is_active:
+        raise ChangeRefused(
+            f"This call is already marked “{STATUS_LABELS[booking.status]}”, so it can no "
+            "longer be moved or cancelled."
+        )
+    if not can_change(booking, now):
+        raise ChangeRefused(
+            f"This call was on {_when(booking)}. A call that has begun can no longer be moved "
+            "or cancelled: record its outcome instead."
+        )
 
 
 def _describe(booking: Booking) -> str:

@@ -21,8 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from clinic.booking import availability, catalogue, ics, services, tokens
 from clinic.booking.forms import CONSENT_TEXT, BookingForm, CancelForm, RescheduleForm
 from clinic.booking.models import Booking
-from clinic.booking.picker import day_choices, parse_day, parse_slot, slot_choices
-from clinic.booking.slots import to_local
+from clinic.booking.picker import day_and_times, day_choices, parse_slot, slot_choices
 from clinic.dbtypes import utcnow
 from clinic.errors import message_page
 from clinic.extensions import db, limiter
@@ -165,23 +164,13 @@ def _render_form(form: BookingForm, status: int = 200, problem=None, alternative
     clinic = catalogue.by_slug(form.clinic.data)
     now = utcnow()
     days = day_choices(clinic or (clinics[0] if clinics else None), now)
-    day = parse_day(form.date.data, days)
-    if day is None and alternatives:
-        day = to_local(alternatives[0]).date()
-    day = day or _first_day_with_times(clinic, days, now)
+    day, times = day_and_times(clinic, days, form.date.data, now, alternatives or ())
     form.date.data = day.isoformat() if day else ""
-    # Alternatives after a refusal take the place of the day's times, so skip working them out.
-    times = slot_choices(clinic, day, now) if clinic and day and not alternatives else []
     if not form.idempotency_key.data:
         form.idempotency_key.data = _new_key()
     context = dict(form=form, clinics=clinics, clinic=clinic, days=days, day=day, times=times,
                    problem=problem, alternatives=alternatives or [])  # fmt: skip
     return render_template("booking/book.html", **context), status
-
-
-def _first_day_with_times(clinic, days: list[tuple[date, str]], now: datetime) -> date | None:
-    first = availability.next_free(clinic, now, count=1) if clinic else []
-    return to_local(first[0]).date() if first else (days[0][0] if days else None)
 
 
 def _new_key() -> str:
@@ -291,9 +280,8 @@ def _render_manage(booking: Booking, token: str, form: RescheduleForm, status: i
     now = utcnow()
     clinic = catalogue.by_id(booking.clinic_id)
     days = day_choices(clinic, now)
-    day = parse_day(form.date.data, days) or _first_day_with_times(clinic, days, now)
+    day, times = day_and_times(clinic, days, form.date.data, now)
     form.date.data = day.isoformat() if day else ""
-    times = slot_choices(clinic, day, now) if day else []
     context = dict(booking=booking, token=token, form=form, cancel_form=CancelForm(),
                    days=days, day=day, times=times, done=request.args.get("done"),
                    confirm_cancel=confirm_cancel)  # fmt: skip

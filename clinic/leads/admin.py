@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from clinic.accounts.roles import no_store, require_roles, roles_required
 from clinic.audit.services import record
@@ -44,6 +45,7 @@ def helpers() -> dict:
         "uk_short": uk_short, "machine_time": machine_time, "phone_display": phone_display,
         "status_labels": queries.STATUS_LABELS, "call_labels": booking_services.STATUS_LABELS,
         "can_take_outcome": booking_services.can_take_outcome,
+        "can_change": booking_services.can_change,
     }  # fmt: skip
 
 
@@ -81,6 +83,37 @@ def export_csv():
     name = f"leads-{utcnow().astimezone(UK):%Y-%m-%d}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, mimetype="text/csv", headers=headers)
+
+
+@bp.route("/leads/new", methods=["GET", "POST"])
+def new_lead():
+    """Add a person who phoned, with the consent they gave on the phone; then book their call."""
+    form = forms.PhonedLeadForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("leads/new.html", form=form), status
+    try:
+        lead = services.add_by_phone(
+            form.email.data, form.name.data, form.phone.data, actor=current_user.email
+        )
+    except services.LeadExists as known:
+        return _to_known_lead(known.lead_id)
+    except IntegrityError:  # someone else added this e-mail address a moment ago
+        db.session.rollback()
+        return _to_known_lead(queries.lead_id_by_email(form.email.data))
+    record("lead_created", "lead", lead.id, "added by staff: a person who phoned")
+    db.session.commit()
+    flash(f"{lead.name} is added. Now choose the time of their call.")
+    return redirect(url_for("booking_admin.new_call", lead_id=lead.id), 303)
+
+
+def _to_known_lead(lead_id: int | None):
+    if lead_id is None:  # the other insert was rolled back after all
+        flash("Nothing was saved. Please send the form again.")
+        return redirect(url_for(".new_lead"), 303)
+    flash("A lead with this e-mail address already exists, so nothing was added or changed. "
+          "Check the details with the person, then book their call from this page.")  # fmt: skip
+    return redirect(url_for(".detail", lead_id=lead_id), 303)
 
 
 @bp.get("/leads/<int:lead_id>")

@@ -1,11 +1,11 @@
 """Staff forms on a lead's page: pipeline status and owner, a note, erasure."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from clinic.booking.forms import normalise_phone
+from clinic.booking.forms import normalise_email, normalise_phone
 from clinic.leads.queries import STATUS_LABELS
 
 NOTE_LENGTH = 5000
@@ -51,6 +51,30 @@ class ContactForm(FlaskForm):
                     Length(min=2, max=120, message="Enter the name (2 to 120 characters).")],
     )  # fmt: skip
     phone = TelField("Phone", validators=[InputRequired("Enter a phone number."), normalise_phone])
+
+
+class PhonedLeadForm(FlaskForm):
+    """A person who phoned: the booking form's rules for their details, and their consent."""
+
+    name = StringField(
+        "Full name", filters=[_strip],
+        validators=[InputRequired("Enter the person's name."),
+                    Length(min=2, max=120, message="Enter the name (2 to 120 characters).")],
+    )  # fmt: skip
+    email = EmailField(
+        "E-mail address",
+        validators=[InputRequired("Enter their e-mail address."), normalise_email],
+    )
+    phone = TelField(
+        "Phone number",
+        validators=[InputRequired("Enter a phone number we can call them on."), normalise_phone],
+    )
+    consent = BooleanField(
+        "They agreed on the phone that we keep these details to arrange a free discovery call, "
+        "contact them about it and use what they tell us about their health to prepare for it.",
+        validators=[DataRequired("Tick the box once they have agreed: without their agreement "
+                                 "we cannot keep their details.")],
+    )  # fmt: skip
 
 
 class NoteForm(FlaskForm):

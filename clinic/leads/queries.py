@@ -332,6 +332,10 @@ def filter_choices(lead_filter: LeadFilter) -> dict[str, list]:
     }
 
 
+def lead_id_by_email(email: str) -> int | None:
+    return db.session.scalar(sa.select(Lead.id).where(Lead.email == email))
+
+
 def owner_emails(user_ids: Collection[int | None]) -> dict[int, str]:
     ids = [i for i in user_ids if i is not None]
     if not ids:
@@ -408,6 +412,7 @@ def outbox_of(lead_id: int) -> list[OutboxMessage]:
 
 
 EVENT_TITLES = {
+    "added": "Added after a phone call",
     "booked": "Booked a call",
     "rescheduled": "Moved the call",
     "cancelled": "Cancelled the call",

@@ -7,9 +7,26 @@ from clinic.extensions import db
 from clinic.leads import queries
 from clinic.leads.models import ATTRIBUTION_FIELDS, Lead, LeadEvent
 
+# A person who phoned: no visit, no article. utm_source is where the leads list and the staff
+# e-mail show a lead's channel; a booking made by phone names no source article.
+PHONE_ATTRIBUTION = {"utm_source": "phone"}
+PHONE_CONSENT_TEXT = (
+    "Given by phone to a member of staff: keep my contact details to arrange a free discovery "
+    "call and contact me about it, and use what I tell you about my health to prepare for it, "
+    "as described in the privacy notice."
+)
+
 
 class LeadErased(Exception):
     """The person's details were erased: their record can no longer change."""
+
+
+class LeadExists(Exception):
+    """This e-mail address already belongs to a lead, which is left as it is."""
+
+    def __init__(self, lead_id: int):
+        super().__init__(lead_id)
+        self.lead_id = lead_id
 
 
 def find_or_create_lead(email: str, name: str, phone: str, attribution: dict) -> tuple[Lead, str]:
@@ -30,6 +47,20 @@ def find_or_create_lead(email: str, name: str, phone: str, attribution: dict) ->
     if phone != lead.phone:
         differs.append(f"the phone number {phone}")
     return lead, " and ".join(differs)
+
+
+def add_by_phone(email: str, name: str, phone: str, actor: str) -> Lead:
+    """Create the lead for a person who phoned, with the consent they gave on the phone.
+
+    A known e-mail address raises LeadExists and changes nothing: staff open that lead."""
+    lead, _differs = find_or_create_lead(email, name, phone, PHONE_ATTRIBUTION)
+    if lead.id is not None:
+        raise LeadExists(lead.id)
+    record_consent(lead, PHONE_CONSENT_TEXT, marketing_opt_in=False)
+    record_event(lead, "added", "Added by staff for a person who phoned; consent given by phone.",
+                 actor=actor)  # fmt: skip
+    db.session.flush()
+    return lead
 
 
 def correct_contact(lead: Lead, name: str, phone: str, actor: str) -> str:
