@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from clinic.booking import tokens
+from clinic.booking import availability, catalogue, tokens
 from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
@@ -115,7 +115,7 @@ def test_erase_leaves_no_personal_data_anywhere_and_keeps_counts(demo, staff, us
     assert response.status_code == 303
     with demo.app_context():
         assert personal_data_in_tables(NEEDLES) == []
-        assert counts() == before
+        assert counts() == {**before, "LeadEvent": before["LeadEvent"] + 1}  # + the cancellation
         lead = db.session.get(Lead, ada)
         assert lead.erased_at is not None and lead.status == "contacted"
         assert lead.owner_id == users["staff"]
@@ -124,10 +124,14 @@ def test_erase_leaves_no_personal_data_anywhere_and_keeps_counts(demo, staff, us
         )  # fmt: skip
         assert lead.consent_at is not None and "privacy notice" in lead.consent_text
         booking = db.session.scalar(sa.select(Booking))
-        assert (booking.clinic.slug, booking.status, booking.message) == ("london", "confirmed",
+        # The call three days ahead is cancelled: nobody can phone the person, and the time
+        # goes back to others.
+        assert (booking.clinic.slug, booking.status, booking.message) == ("london", "cancelled",
                                                                          None)  # fmt: skip
+        assert availability.is_free(catalogue.by_slug("london"), booking.starts_at, utcnow())
         assert booking.source_article == "amitriptyline-for-back-pain"
-        assert [e.kind for e in lead.events] == ["booked", "note", "status"]
+        assert [e.kind for e in lead.events] == ["booked", "note", "status", "cancelled"]
+        assert lead.events[-1].actor == "system"
         messages = list(db.session.scalars(sa.select(OutboxMessage)))
         assert {m.status for m in messages} == {"failed", "cancelled"}
         assert all(m.recipients == [] and m.attachments == [] for m in messages)
@@ -176,8 +180,22 @@ def test_an_erased_lead_cannot_change(demo, staff, ada):
     response = staff.post(f"/admin/leads/{ada}/notes", data={"csrf_token": token, "note": NOTE})
     assert response.status_code == 303
     with demo.app_context():
-        assert [e.kind for e in db.session.get(Lead, ada).events] == ["booked", "note", "status"]
+        kinds = [e.kind for e in db.session.get(Lead, ada).events]
+        assert kinds == ["booked", "note", "status", "cancelled"]  # no note after erasure
         assert personal_data_in_tables(NEEDLES) == []
+
+
+def test_erase_keeps_past_calls_as_they_were(demo, ada):
+    """Only calls still to come are cancelled: a past call stays in the reports as it went."""
+    with demo.app_context():
+        booking = db.session.scalar(sa.select(Booking))
+        later = booking.starts_at + timedelta(hours=1)  # erased after the call took place
+        summary = privacy.erase_lead(db.session.get(Lead, ada), now=later)
+        db.session.commit()
+        assert db.session.get(Booking, booking.id).status == "confirmed"
+        assert "calls_cancelled=0" in summary
+        kinds = db.session.scalars(sa.select(LeadEvent.kind).where(LeadEvent.lead_id == ada))
+        assert "cancelled" not in list(kinds)
 
 
 def test_erase_is_idempotent(demo, ada):

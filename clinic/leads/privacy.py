@@ -21,22 +21,37 @@ CONVERTED = ("qualified", "treatment_booked")
 
 
 def erase_lead(lead: Lead, now: datetime | None = None) -> str:
-    """Remove the person's details from the lead, its calls, notes and e-mails; say what went."""
+    """Remove the person's details from the lead, its calls, notes and e-mails; say what went.
+
+    Upcoming calls are cancelled too: nobody could phone the person any more, and the times
+    go back to others. No e-mail says so: the address is what is being erased."""
+    now = now or utcnow()
     known = [value.lower() for value in (lead.name, lead.email, lead.phone) if value]
     lead.name = lead.email = lead.phone = None
     # Where the visit began can identify (a personal link, a search); campaign tags cannot.
     lead.landing_page = lead.referrer = None
     bookings = list(db.session.scalars(sa.select(Booking).where(Booking.lead_id == lead.id)))
+    cancelled = 0
     for booking in bookings:
         booking.message = None
+        if booking.is_active and booking.starts_at > now:
+            booking.status, booking.cancelled_at = "cancelled", now
+            booking.sequence += 1
+            cancelled += 1
+            event = LeadEvent(kind="cancelled", booking_id=booking.id, actor="system",
+                              detail="Cancelled when the person's details were erased")  # fmt: skip
+            lead.events.append(event)
     notes = 0
     for event in lead.events:
         if event.kind == "note" or any(value in event.detail.lower() for value in known):
             event.detail, notes = ERASED, notes + 1
     emails = _erase_emails(lead.id)
-    lead.erased_at = now or utcnow()
+    lead.erased_at = now
     db.session.flush()
-    return f"bookings={len(bookings)} events_erased={notes} emails={emails}"
+    return (
+        f"bookings={len(bookings)} calls_cancelled={cancelled} events_erased={notes} "
+        f"emails={emails}"
+    )
 
 
 def _erased_unless_empty(column):
