@@ -93,6 +93,8 @@ def test_agenda_lists_a_booked_call_under_its_day_and_clinic(demo, staff):
         lead_id = db.session.get(Booking, booking_id).lead_id
     assert table.select_one(f'a[href="/admin/leads/{lead_id}"]').get_text() == GOOD["name"]
     assert table.select_one(f'a[href="tel:{PHONE_E164}"]').get_text() == "07911 123456"
+    actions = [a["href"] for a in table.select(".call-actions a")]  # an upcoming call can change
+    assert actions == [f"/admin/calls/{booking_id}/move", f"/admin/calls/{booking_id}/cancel"]
     [viewed] = audit_entries(demo, "agenda_viewed")
     assert viewed.user_email == ROLE_EMAILS["staff"]
     assert viewed.detail.startswith("clinic=all from=")

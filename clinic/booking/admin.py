@@ -129,8 +129,8 @@ def agenda():
 def _render_agenda(form: AgendaFilter, **context) -> str:
     return render_template(
         "booking_admin/agenda.html", form=form, today=uk_today(), local=to_local,
-        can_take_outcome=can_take_outcome, status_labels=STATUS_LABELS,
-        display_phone=display_phone, **context,
+        can_take_outcome=can_take_outcome, can_change=services.can_change,
+        status_labels=STATUS_LABELS, display_phone=display_phone, **context,
     )  # fmt: skip
 
 
