@@ -194,11 +194,12 @@ def new_call(lead_id: int):
 
 
 def _book_for(lead: Lead, form: StaffBookingForm, clinic, start: datetime):
-    """Book with the lead's own details (never changed here) and the consent given by phone."""
+    """Book with the lead's own details and consent (given online, or by phone when staff
+    added them), neither changed here: a tick nobody asked for would prove nothing."""
     booking_request = services.Request(
         clinic=clinic, start=start, name=lead.name, email=lead.email, phone=lead.phone,
         message=(form.message.data or "").strip() or None,
-        consent_text=leads.PHONE_CONSENT_TEXT, marketing_opt_in=False,
+        consent_text=None, marketing_opt_in=False,
         attribution=dict(leads.PHONE_ATTRIBUTION),
         idempotency_key=form.idempotency_key.data or None,
     )  # fmt: skip

@@ -40,7 +40,7 @@ class Request:
     email: str
     phone: str
     message: str | None
-    consent_text: str
+    consent_text: str | None  # None: staff booking a call keep the consent the lead gave
     marketing_opt_in: bool
     attribution: dict
     idempotency_key: str | None
@@ -71,7 +71,8 @@ def book(request: Request, now: datetime | None = None, actor: str = "patient") 
     lead, differs = leads.find_or_create_lead(
         request.email, request.name, request.phone, request.attribution
     )
-    leads.record_consent(lead, request.consent_text, request.marketing_opt_in)
+    if request.consent_text:
+        leads.record_consent(lead, request.consent_text, request.marketing_opt_in)
     booking = Booking(
         lead=lead, clinic_id=request.clinic.id, starts_at=request.start, message=request.message,
         source_article=request.attribution.get("source_article"),
