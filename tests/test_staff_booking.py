@@ -521,13 +521,15 @@ def test_unknown_calls_are_404(demo, staff):
 
 def test_phone_bookings_are_not_counted_for_an_article(demo, staff):
     """A lead who came from an article and later phoned: only the web booking is the
-    article's; the phone bookings join "(direct)", the calls that came from no article."""
+    article's; the phone bookings have a row of their own, apart from "(direct)" visits."""
+    book(demo, staff, {**ADA, "email": "web@example.com"}, "manchester")  # came to /book directly
     lead_id = book(demo, staff, ADA, "london", **{"from": ARTICLE})
     booked_by_phone(staff, lead_id, first_free_slot(staff, "bedford"), clinic="bedford")
     booked_by_phone(staff, added_lead(staff), first_free_slot(staff, "manchester"),
                     clinic="manchester")  # fmt: skip
-    assert count(demo, Booking) == 3
+    assert count(demo, Booking) == 4
     assert article_table(soup(staff.get("/admin/"))) == {
         article_title(demo): ["1", "0", "0"],
-        "(direct)": ["2", "0", "0"],
+        "(booked by staff on the phone)": ["2", "0", "0"],
+        "(direct)": ["1", "0", "0"],
     }

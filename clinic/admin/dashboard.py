@@ -14,12 +14,13 @@ from clinic.content.models import Article, Clinic, Redirect
 from clinic.content.review import review_queue
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads.models import Lead
+from clinic.leads.models import Lead, LeadEvent
 
 STAFF_ROLES = ("admin", "staff")
 WEEKS = 12
 TOP_ARTICLES = 5
 NO_ARTICLE = "(direct)"
+BY_PHONE = "(booked by staff on the phone)"
 OTHER_ARTICLES = "(other articles)"
 NO_BOOKING = "(no booking)"
 
@@ -52,24 +53,33 @@ def bookings_by_article(since_days: int = 90) -> list[ArticleBookings]:
     since = utcnow() - timedelta(days=since_days)
     # Grouped by bare columns: PostgreSQL refuses a GROUP BY on coalesce(column, :param),
     # since each copy of the parameter is a different expression to it.
+    # Who made the booking is on its "booked" timeline entry: the patient, or a member of staff.
+    booked = sa.and_(LeadEvent.booking_id == Booking.id, LeadEvent.kind == "booked")
     query = (
-        sa.select(Booking.source_article, Booking.status, Lead.status, sa.func.count())
+        sa.select(
+            Booking.source_article, Booking.status, Lead.status, LeadEvent.actor, sa.func.count()
+        )  # fmt: skip
         .join(Lead, Lead.id == Booking.lead_id)
+        .outerjoin(LeadEvent, booked)
         .where(Booking.created_at >= since, Booking.status != "cancelled")
-        .group_by(Booking.source_article, Booking.status, Lead.status)
+        .group_by(Booking.source_article, Booking.status, Lead.status, LeadEvent.actor)
     )
     moves = dict(db.session.execute(sa.select(Redirect.old_path, Redirect.new_path)).all())
     totals: dict[str | None, list[int]] = {}
-    for slug, call_status, lead_status, count in db.session.execute(query):
-        row = totals.setdefault(_current_slug(slug, moves), [0, 0, 0])
+    for slug, call_status, lead_status, actor, count in db.session.execute(query):
+        by_staff = slug is None and actor not in (None, "patient")
+        row = totals.setdefault(BY_PHONE if by_staff else _current_slug(slug, moves), [0, 0, 0])
         row[0] += count
         row[1] += count if call_status == "done" else 0
         row[2] += count if lead_status == "treatment_booked" else 0
+    articles = [s for s in totals if s and s != BY_PHONE]
     titles = dict(db.session.execute(
-        sa.select(Article.slug, Article.title).where(Article.slug.in_([s for s in totals if s]))
+        sa.select(Article.slug, Article.title).where(Article.slug.in_(articles))
     ).all())  # fmt: skip
     rows = [
-        ArticleBookings(titles.get(slug, slug) if slug else NO_ARTICLE, slug, *counts)
+        ArticleBookings(titles.get(slug, slug), slug, *counts)
+        if slug in articles
+        else ArticleBookings(slug or NO_ARTICLE, None, *counts)
         for slug, counts in totals.items()
     ]
     return sorted(rows, key=lambda r: (-r.bookings, r.slug is None, r.title))
