@@ -31,12 +31,16 @@ def uk_iso(value: datetime) -> str:
 
 
 def phone_display(value: str | None) -> str:
-    """Show a stored E.164 number grouped for reading: +44 7911 123456."""
+    """Show a stored E.164 number the way people write it: 07911 123456 in the UK (where the
+    clinic and most callers are), +33 1 23 45 67 89 for a number abroad."""
     try:
         number = phonenumbers.parse(value or "")
     except phonenumbers.NumberParseException:
         return value or ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    style = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(
+        number, style.NATIONAL if number.country_code == 44 else style.INTERNATIONAL
+    )
 
 
 def init_app(app: Flask) -> None:

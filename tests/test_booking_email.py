@@ -32,15 +32,21 @@ def test_staff_and_patient_emails_arrive_with_the_invitation(demo, mail_app, smt
     staff_text = _parts(staff)["text/plain"][0].get_payload(decode=True).decode()
     for detail in (
         "Ada Lovelace",
-        "+447911123456",
+        "07911 123456",  # as people write it; the HTML part's link dials +447911123456
         "ada@example.com",
         "Lower back pain",
         "ProHealth Clinic London",
         "/admin/leads/",
     ):
         assert detail in staff_text
+    assert (
+        'href="tel:+447911123456"'
+        in _parts(staff)["text/html"][0].get_payload(decode=True).decode()
+    )
     patient_parts = _parts(patient)
     assert "text/html" in patient_parts
+    patient_text = patient_parts["text/plain"][0].get_payload(decode=True).decode()
+    assert "We will phone you on 07911 123456." in patient_text
     assert "/book/manage/" in patient_parts["text/plain"][0].get_payload(decode=True).decode()
     invite = Calendar.from_ical(patient_parts["text/calendar"][0].get_payload(decode=True))
     assert str(invite["method"]) == "REQUEST"

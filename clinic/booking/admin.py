@@ -4,7 +4,6 @@ moving or cancelling a call for a patient on the phone."""
 import secrets
 from datetime import date, datetime, timedelta
 
-import phonenumbers
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -85,20 +84,6 @@ class OutcomeForm(FlaskForm):
     next = HiddenField()
 
 
-def display_phone(number: str | None) -> str:
-    """Show an E.164 number the way people write it: national for the UK, else international."""
-    if not number:
-        return ""
-    try:
-        parsed = phonenumbers.parse(number, "GB")
-    except phonenumbers.NumberParseException:
-        return number
-    style = phonenumbers.PhoneNumberFormat
-    return phonenumbers.format_number(
-        parsed, style.NATIONAL if parsed.country_code == 44 else style.INTERNATIONAL
-    )
-
-
 @bp.get("/bookings")
 def agenda():
     """List calls per UK day and clinic, with buttons to record how each call went."""
@@ -130,7 +115,7 @@ def _render_agenda(form: AgendaFilter, **context) -> str:
     return render_template(
         "booking_admin/agenda.html", form=form, today=uk_today(), local=to_local,
         can_take_outcome=can_take_outcome, can_change=services.can_change,
-        status_labels=STATUS_LABELS, display_phone=display_phone, **context,
+        status_labels=STATUS_LABELS, **context,
     )  # fmt: skip
 
 
