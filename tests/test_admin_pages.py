@@ -246,6 +246,32 @@ def test_email_retry_requeues_and_is_audited(demo, staff):
     assert staff.post("/admin/emails/999999/retry", data=data).status_code == 404
 
 
+def test_a_reminder_waiting_for_its_time_cannot_be_sent_early(demo, staff):
+    """Only failed e-mails, or ones waiting after a failed try, have "Send again"."""
+    book(demo, slot=first_free_slot(demo.test_client(), days_ahead=3))
+    with demo.app_context():
+        reminder = db.session.scalar(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "booking.reminder")
+        )
+        waiting = db.session.scalar(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "booking.staff")
+        )
+        waiting.attempts, waiting.last_error = 1, "Timeout"  # pending again after a failed try
+        db.session.commit()
+        reminder_id, due, waiting_id = reminder.id, reminder.not_before, waiting.id
+    page = soup(staff.get("/admin/emails"))
+    assert not page.select_one(f'form[action="/admin/emails/{reminder_id}/retry"]')
+    form = page.select_one(f'form[action="/admin/emails/{waiting_id}/retry"]')
+    data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    refused = staff.post(f"/admin/emails/{reminder_id}/retry", data=data)
+    assert refused.status_code == 409
+    assert "waits for its time" in refused.get_data(as_text=True)
+    assert staff.post(form["action"], data=data).status_code == 303
+    with demo.app_context():
+        assert db.session.get(OutboxMessage, reminder_id).not_before == due  # not moved forward
+    assert [e.target_id for e in audit_entries(demo, "email_retry")] == [waiting_id]
+
+
 def test_email_log_pages(demo, staff):
     with demo.app_context():
         for n in range(30):

@@ -70,13 +70,13 @@ def index():
 def _render_index(form: EmailFilter, page) -> str:
     return render_template(
         "notifications_admin/index.html", form=form, page=page, status_labels=STATUS_LABELS,
-        retryable=outbox.RETRYABLE,
+        can_retry=outbox.can_retry,
     )  # fmt: skip
 
 
 @bp.post("/<int:message_id>/retry")
 def retry(message_id: int):
-    """Send a failed or waiting e-mail again now."""
+    """Send again now a failed e-mail, or one waiting after a failed try."""
     db.get_or_404(OutboxMessage, message_id)
     back = safe_next(RetryForm().next.data, url_for(".index"))
     try:
@@ -85,8 +85,9 @@ def retry(message_id: int):
         db.session.rollback()
         return render_template(
             "admin/problem.html", heading="We could not send that e-mail again",
-            message="Only failed or waiting e-mails can be sent again. This one is being sent "
-            "right now, or was already sent or cancelled.",
+            message="Only a failed e-mail, or one waiting to try again, can be sent again. This "
+            "one is being sent right now, was already sent or cancelled, or waits for its time "
+            "(a reminder goes out the day before the call).",
             back_url=back, back_label="Back to the e-mail log",
         ), 409  # fmt: skip
     record("email_retry", "outbox_message", message_id)

@@ -28,7 +28,12 @@ LEASE = timedelta(seconds=60)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=6)
 ERROR_LENGTH = 2000
-RETRYABLE = ("failed", "pending")
+# Staff may send again a failed e-mail, or one waiting after a failed try; never one that
+# waits for its time (a reminder), which would go out early.
+RETRYABLE = sa.or_(
+    OutboxMessage.status == "failed",
+    sa.and_(OutboxMessage.status == "pending", OutboxMessage.attempts > 0),
+)
 # Other features' housekeeping that the worker runs once per pass (scheduled publishing).
 periodic_tasks: list[Callable[[], object]] = []
 
@@ -106,16 +111,21 @@ def cancel_pending(
     return db.session.execute(cancel).rowcount
 
 
+def can_retry(message: OutboxMessage) -> bool:
+    """The same rule as RETRYABLE, for one loaded message (the e-mail log's button)."""
+    return message.status == "failed" or (message.status == "pending" and message.attempts > 0)
+
+
 def retry(message_id: int) -> OutboxMessage:
     """Send a failed or waiting e-mail again now; attempts are kept (one more try if spent)."""
     # Conditional, so a message a worker is sending right now is never handed to another.
     result = db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(RETRYABLE))
+        .where(OutboxMessage.id == message_id, RETRYABLE)
         .values(status="pending", not_before=utcnow(), claimed_until=None)
     )
     if result.rowcount != 1:
-        raise ValueError(f"outbox message {message_id} is not failed or pending")
+        raise ValueError(f"outbox message {message_id} is not failed or waiting to try again")
     return db.session.get(OutboxMessage, message_id)
 
 
