@@ -19,7 +19,7 @@ from clinic.audit.services import record
 from clinic.booking import availability, catalogue, queries, services
 from clinic.booking.forms import CancelForm, StaffBookingForm, StaffMoveForm
 from clinic.booking.models import Booking
-from clinic.booking.picker import day_and_times, day_choices, parse_slot
+from clinic.booking.picker import day_and_times, day_choices, parse_slot, read_choice
 from clinic.booking.services import (
     STATUS_LABELS,
     OutcomeRefused,
@@ -164,12 +164,7 @@ def new_call(lead_id: int):
     if not form.is_submitted() or request.form.get("action") == "times":
         return _render_new_call(lead, form)
     valid = form.validate()
-    clinic = catalogue.by_slug(form.clinic.data)
-    start = parse_slot(form.slot.data)
-    if form.clinic.data and clinic is None:
-        form.clinic.errors = ["Choose one of our clinics."]
-    if form.slot.data and start is None:
-        form.slot.errors = ["Choose a time from the list."]
+    clinic, start = read_choice(form)
     if not valid or form.clinic.errors or form.slot.errors:
         return _render_new_call(lead, form, 422)
     existing = services.booked_with_key(form.idempotency_key.data)

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from clinic.booking import availability
+from clinic.booking import availability, catalogue
 from clinic.booking.slots import to_local
 
 # A start outside these years is no booking time: refused before any date arithmetic, which
@@ -76,3 +76,15 @@ def day_and_times(clinic, days, value: str | None, now: datetime, alternatives=(
     day = day or first_day_with_times(clinic, days, now)
     times = slot_choices(clinic, day, now) if clinic and day and not alternatives else []
     return day, times
+
+
+def read_choice(form) -> tuple:
+    """Return the clinic and start a booking form chose, with a message on each field that
+    names neither one of our clinics nor a time from the list."""
+    clinic = catalogue.by_slug(form.clinic.data)
+    start = parse_slot(form.slot.data)
+    if form.clinic.data and clinic is None:
+        form.clinic.errors = ["Choose one of our clinics."]
+    if form.slot.data and start is None:
+        form.slot.errors = ["Choose a time from the list."]
+    return clinic, start

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from clinic.booking import availability, catalogue, ics, services, tokens
 from clinic.booking.forms import CONSENT_TEXT, BookingForm, CancelForm, RescheduleForm
 from clinic.booking.models import Booking
-from clinic.booking.picker import day_and_times, day_choices, parse_slot, slot_choices
+from clinic.booking.picker import day_and_times, day_choices, parse_slot, read_choice, slot_choices
 from clinic.dbtypes import utcnow
 from clinic.errors import message_page
 from clinic.extensions import db, limiter
@@ -104,12 +104,7 @@ def submit():
     valid = form.validate()
     if form.website.data:
         return _render_form(form, 400, problem="We could not accept this form. Please try again.")
-    clinic = catalogue.by_slug(form.clinic.data)
-    start = parse_slot(form.slot.data)
-    if form.clinic.data and clinic is None:
-        form.clinic.errors = ["Choose one of our clinics."]
-    if form.slot.data and start is None:
-        form.slot.errors = ["Choose a time from the list."]
+    clinic, start = read_choice(form)
     if not valid or form.clinic.errors or form.slot.errors:
         return _render_form(form, 422)
     existing = services.booked_with_key(form.idempotency_key.data)
