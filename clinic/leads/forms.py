@@ -42,25 +42,26 @@ class StatusForm(FlaskForm):
         return int(self.owner.data) if self.owner.data else None
 
 
-class ContactForm(FlaskForm):
-    """Correct a lead's name or phone after speaking to them (the booking form never does)."""
-
-    name = StringField(
-        "Name", filters=[_strip],
+def _name_field(label: str) -> StringField:
+    """A person's name, by the booking form's rule (2 to 120 characters)."""
+    return StringField(
+        label, filters=[_strip],
         validators=[InputRequired("Enter the person's name."),
                     Length(min=2, max=120, message="Enter the name (2 to 120 characters).")],
     )  # fmt: skip
+
+
+class ContactForm(FlaskForm):
+    """Correct a lead's name or phone after speaking to them (the booking form never does)."""
+
+    name = _name_field("Name")
     phone = TelField("Phone", validators=[InputRequired("Enter a phone number."), normalise_phone])
 
 
 class PhonedLeadForm(FlaskForm):
     """A person who phoned: the booking form's rules for their details, and their consent."""
 
-    name = StringField(
-        "Full name", filters=[_strip],
-        validators=[InputRequired("Enter the person's name."),
-                    Length(min=2, max=120, message="Enter the name (2 to 120 characters).")],
-    )  # fmt: skip
+    name = _name_field("Full name")
     email = EmailField(
         "E-mail address",
         validators=[InputRequired("Enter their e-mail address."), normalise_email],
