@@ -31,10 +31,31 @@ class IdConverter(IntegerConverter):
 
 
 class ClinicFlask(Flask):
-    """Flask with fingerprinted static files: a `v` hash in the URL earns a year's cache."""
+    """Flask with fingerprinted static files (a `v` hash in the URL earns a year's cache) and
+    error pages that cannot fail themselves."""
 
     def get_send_file_max_age(self, filename):
         return ONE_YEAR if request.args.get("v") else 300
+
+    def handle_user_exception(self, e):
+        try:
+            return super().handle_user_exception(e)
+        except Exception as failure:
+            if failure is e:
+                raise  # no handler for it: Flask's own path to the 500 page
+            from clinic import errors
+
+            return errors.page_that_failed(e, failure)
+
+    def handle_exception(self, e):
+        try:
+            return super().handle_exception(e)
+        except Exception as failure:
+            if failure is e:
+                raise  # PROPAGATE_EXCEPTIONS (tests, debug): the error is meant to surface
+            from clinic import errors
+
+            return self.finalize_request(errors.static_500(failure), from_error_handler=True)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

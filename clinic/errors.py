@@ -1,8 +1,10 @@
 """Helpful error pages that keep the site's navigation and never leak details."""
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from markupsafe import escape
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from clinic.extensions import db
 
@@ -57,6 +59,47 @@ def message_page(code: int, message: tuple[str, str] | None = None, typed=()):
     return page, code
 
 
+def database_unavailable(error):
+    """The database is down or locked for too long: say so, and how else to reach us."""
+    current_app.logger.error("database unavailable: %s", error)
+    db.session.rollback()
+    response = current_app.make_response(message_page(503))
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+def page_that_failed(error: Exception, failure: Exception):
+    """Answer when the error page for `error` raised `failure` (a form page that reads the
+    clinics while the database is down): the 503 page if the database failed, else the plain
+    page for the code; either renders without the database."""
+    current_app.logger.error("error page for %r failed: %r", error, failure)
+    try:
+        if isinstance(failure, SQLAlchemyError):
+            return database_unavailable(failure)
+        if isinstance(error, HTTPException) and error.code in MESSAGES:
+            return message_page(error.code)
+    except Exception as again:  # the last resort must not raise
+        return static_500(again)
+    return static_500(failure)
+
+
+def static_500(failure: Exception) -> Response:
+    """The last resort, when even the 500 page failed: plain HTML from settings alone."""
+    current_app.logger.error("500 page failed: %r", failure)
+    phone = escape(current_app.config.get("CLINIC_PHONE", ""))
+    dial = escape(phone.replace(" ", ""))
+    body = (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex"><title>Something went wrong</title></head>'
+        "<body><main><h1>Sorry, something went wrong on our side</h1>"
+        "<p>Please try again in a minute. If you were booking a call, phone us on "
+        f'<a href="tel:{dial}">{phone}</a> and we will book it for you.</p>'
+        '<p><a href="/">Go to the home page</a></p></main></body></html>'
+    )
+    return Response(body, 500, mimetype="text/html")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(_error):
@@ -75,14 +118,7 @@ def init_app(app: Flask) -> None:
     for code in (400, 403, 410, 413, 429, 503):
         app.register_error_handler(code, lambda _error, code=code: message_page(code))
 
-    @app.errorhandler(OperationalError)
-    def database_unavailable(error):
-        # The database is down or locked for too long: say so, and how else to reach us.
-        app.logger.error("database unavailable: %s", error)
-        db.session.rollback()
-        response = app.make_response(message_page(503))
-        response.headers["Retry-After"] = "60"
-        return response
+    app.register_error_handler(OperationalError, database_unavailable)
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -6,8 +6,9 @@ from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+
+from clinic.security import CSRFProtect
 
 # Named constraints so that migrations are stable on SQLite and PostgreSQL alike.
 naming_convention = {

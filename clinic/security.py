@@ -1,5 +1,6 @@
 """Security headers on every response: a strict CSP and the usual hardening headers."""
 
+import flask_wtf
 from flask import Flask, abort, request
 
 CSP = "; ".join(
@@ -24,6 +25,18 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+class CSRFProtect(flask_wtf.CSRFProtect):
+    """Flask-WTF's CSRF check, whose HTTPS Referer comparison raises ValueError on a Referer or
+    Host that urllib cannot read ("http://[::1", a port of 99999): refused as a mismatched
+    referrer (400, the form's own message), never a 500."""
+
+    def protect(self, *args, **kwargs):
+        try:
+            return super().protect(*args, **kwargs)
+        except ValueError:
+            self._error_response("The referrer does not match the host.")
 
 
 def _has_nul(values) -> bool:

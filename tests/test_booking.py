@@ -1,15 +1,18 @@
 """Booking a discovery call: the form, validation, races, idempotency, manage links, e-mail rows."""
 
+import itertools
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from time import sleep
 
 import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
 from clinic import create_app
-from clinic.booking import tokens
+from clinic.booking import services, tokens
 from clinic.booking.models import Booking
+from clinic.booking.slots import UK
 from clinic.content.models import Clinic, Closure
 from clinic.content.seed import seed_demo
 from clinic.extensions import db
@@ -196,7 +199,8 @@ def test_booking_in_the_past_or_outside_hours_is_refused(demo, client):
     for slot in ("2020-01-06T09:00:00+00:00", first_free_slot(client)[:11] + "20:00:00+00:00"):
         response = client.post("/book", data=booking_data(client, slot=slot))
         assert response.status_code == 409
-        assert "just taken" in response.get_data(as_text=True)
+        assert "do not offer calls at that time" in response.get_data(as_text=True)
+        assert "just taken" not in response.get_data(as_text=True)
 
 
 def test_missing_csrf_token_is_refused(demo, client):
@@ -304,6 +308,56 @@ def test_twenty_concurrent_submissions_make_one_booking(demo):
         assert _count(Lead) == 1
 
 
+def _race_one_form(demo, data: dict, cookie: str, racers: int) -> list:
+    """Post one form `racers` times at once from one browser session; return the replies."""
+    clients = [demo.test_client() for _ in range(racers)]
+    for c in clients:
+        c.set_cookie("session", cookie)
+    barrier = threading.Barrier(racers)
+    replies: list = []
+
+    def race(c):
+        barrier.wait()
+        replies.append(c.post("/book", data=data))
+
+    threads = [threading.Thread(target=race, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return replies
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_a_form_sent_twenty_times_at_once_answers_every_time_with_its_booking(
+    demo, round_, monkeypatch
+):
+    """A double (or twentyfold) click: one booking, and every reply leads to it, never to
+    "that time was just taken" (which would send the patient to book again).
+
+    Each racer pauses a moment after finding no booking with its key, as a busy server does,
+    a little longer each, so that
+    another racer's booking commits in between: the interleaving that answered 409."""
+    demo.config["BOOKING_RATE_LIMIT"] = "1000 per minute"
+    lookup, calls = services.booked_with_key, itertools.count()
+
+    def slow_lookup(key):
+        found = lookup(key)
+        if found is None:
+            sleep(0.01 * next(calls))  # racers wake one after another, 10 ms apart
+        return found
+
+    monkeypatch.setattr(services, "booked_with_key", slow_lookup)
+    first = demo.test_client()
+    data = booking_data(first, slot=first_free_slot(first), email=f"twice{round_}@example.com")
+    replies = _race_one_form(demo, data, first.get_cookie("session").value, racers=20)
+    assert [r.status_code for r in replies] == [303] * 20
+    with demo.app_context():
+        booked = {tokens.read_token("confirm", r.location.rsplit("/", 1)[1]) for r in replies}
+        assert booked == {db.session.scalar(sa.select(Booking.id))}
+        assert _count(Booking) == 1
+
+
 def test_rate_limit_answers_429_with_the_form_and_what_was_typed(demo, client):
     demo.config["BOOKING_RATE_LIMIT"] = "2 per minute"
     fields = {**form_fields(client), "action": "book", "name": "Grace Hopper"}
@@ -409,6 +463,47 @@ def test_manage_link_refuses_a_taken_slot(demo, client):
     )
     assert response.status_code == 409
     assert "not free any more" in response.get_data(as_text=True)
+
+
+def _not_offered_times() -> list[str]:
+    """A Sunday morning (every demo clinic is shut) and an hour ago: times no list offers."""
+    today = datetime.now(UK).date()
+    sunday = today + timedelta(days=(6 - today.weekday()) or 7)
+    an_hour_ago = (datetime.now(UK) - timedelta(hours=1)).replace(minute=0, second=0)
+    return [datetime.combine(sunday, time(10), UK).isoformat(), an_hour_ago.isoformat()]
+
+
+@pytest.mark.parametrize("which", ["sunday", "past"])
+def test_a_time_the_clinic_does_not_offer_is_not_called_taken(demo, client, which):
+    """Only a hand-edited form sends one: say it is no time we offer, not that it was taken."""
+    slot = dict(zip(["sunday", "past"], _not_offered_times(), strict=True))[which]
+    response = client.post("/book", data=booking_data(client, slot=slot))
+    assert response.status_code == 409
+    message = soup(response).select_one("#slot-error").get_text()
+    assert "do not offer calls at that time" in message
+    assert "just taken" not in response.get_data(as_text=True)
+    with demo.app_context():
+        assert _count(Booking) == 0
+
+
+def test_moving_to_a_time_not_offered_is_refused_as_such(demo, client):
+    _slot, manage = _book(client)
+    for slot in _not_offered_times():
+        response = client.post(
+            manage + "/reschedule",
+            data={**_manage_form(client, manage), "slot": slot, "action": "move"},
+        )
+        assert response.status_code == 409
+        assert "do not offer calls at that time" in response.get_data(as_text=True)
+
+
+def test_the_same_move_sent_twice_answers_moved(demo, client):
+    _slot, manage = _book(client)
+    new_slot = first_free_slot(client, days_ahead=3, skip=1)
+    data = {**_manage_form(client, manage), "slot": new_slot, "action": "move"}
+    assert client.post(manage + "/reschedule", data=data).status_code == 303
+    again = client.post(manage + "/reschedule", data=data)
+    assert again.status_code == 303 and again.location.endswith("done=moved")
 
 
 def test_manage_link_asks_before_cancelling(demo, client):

@@ -281,3 +281,106 @@ def test_admin_ids_of_any_size(fuzz_app, number):
     for path in ID_PATHS:
         response = client.get(path.format(number))
         assert response.status_code in {200, 404}, (path, number, response.status_code)
+
+
+# Request headers, read by the site (Referer: the article a reader came from), by Werkzeug
+# (Host, X-Forwarded-* behind the proxy, Cookie, conditional requests) and by Flask-WTF (the
+# HTTPS Referer check). URL-shaped values that urllib cannot read come first.
+HEADERS = [
+    "Referer",
+    "Host",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+    "X-Forwarded-Port",
+    "Cookie",
+    "Accept-Language",
+    "Origin",
+    "User-Agent",
+    "If-None-Match",
+    "If-Modified-Since",
+    "Range",
+    "Accept",
+    "Accept-Encoding",
+]
+BAD_URLS = [
+    "http://[::1",
+    "//[x",
+    "http://[",
+    "https://[::1]:99999/",
+    "http://x:99999/",
+    "http://x:a/",
+    "https://www.example.test/articles/[x",
+    "http://[::1]/articles/a",
+    "https://www.example.test:0/",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+    "%zz",
+    "http://" + "a" * 5000,
+    "https://www.example.test/articles/amitriptyline-for-back-pain",
+]
+header_values = st.one_of(
+    st.sampled_from(BAD_URLS),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=300),
+)
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND", "BREW"]
+HEADER_PATHS = [
+    "/",
+    "/book",
+    "/book/slots?clinic=london",
+    "/articles/amitriptyline-for-back-pain",
+    "/admin/login",
+    "/admin/leads",
+    "/sitemap.xml",
+    "/healthz",
+    "/clinics/london",
+    "/no-such-page",
+]
+
+
+@pytest.fixture
+def proxied_app(fuzz_app):
+    """The site as production runs it: behind one proxy whose X-Forwarded-* it trusts."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    fuzz_app.wsgi_app = ProxyFix(fuzz_app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    return fuzz_app
+
+
+def _environ(headers: dict) -> dict:
+    return {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+
+
+@FUZZ
+@given(
+    headers=st.dictionaries(st.sampled_from(HEADERS), header_values, min_size=1, max_size=5),
+    method=st.sampled_from(METHODS),
+    path=st.sampled_from(HEADER_PATHS),
+    secure=st.booleans(),
+)
+def test_any_request_headers_and_method_never_give_a_500(
+    proxied_app, headers, method, path, secure
+):
+    """Over HTTP and HTTPS, on pages and on the booking form (a complete, valid one)."""
+    client = proxied_app.test_client()
+    base = "https://www.example.test" if secure else "http://www.example.test"
+    data = booking_data(client, slot=None) if path == "/book" and method == "POST" else None
+    response = client.open(
+        path, method=method, base_url=base, data=data, environ_overrides=_environ(headers)
+    )
+    assert response.status_code < 500, (method, path, headers, response.status_code)
+    _no_raw_echo(response)
+
+
+@pytest.mark.parametrize("referrer", BAD_URLS)
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_booking_form_reads_any_referrer(fuzz_app, referrer, secure):
+    """`GET /book` reads the Referer for the article a reader came from; a POST over HTTPS has
+    Flask-WTF compare it with the host. Neither may raise on one urllib cannot read."""
+    client = fuzz_app.test_client()
+    base = "https://www.example.test" if secure else "http://www.example.test"
+    page = client.get("/book", base_url=base, headers={"Referer": referrer})
+    assert page.status_code == 200
+    data = booking_data(client, slot=None)
+    posted = client.post("/book", base_url=base, data=data, headers={"Referer": referrer})
+    assert posted.status_code in {400, 422}, (referrer, posted.status_code)

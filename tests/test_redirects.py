@@ -9,6 +9,7 @@ from clinic.content.redirects import RedirectError
 from clinic.extensions import db
 from tests import factories
 from tests.auth_helpers import login, make_users
+from tests.helpers import soup
 from tests.test_content_admin import DEMO_SLUG, article_id, audit_actions, editor_post, form_data
 
 
@@ -87,11 +88,34 @@ def test_unknown_paths_still_404(app, client):
 
 @pytest.mark.parametrize(
     "path",
-    ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "no-slash", "", "/a b"],
+    [
+        "https://evil.example/x",
+        "//evil.example/x",
+        "/\\evil.example",
+        "no-slash",
+        "",
+        "/a b",
+        "http://[::1",
+        "//[x",
+        "/a\x7fb",
+    ],
 )
 def test_redirects_stay_on_this_site(app, path):
     with app.app_context(), pytest.raises(RedirectError):
         redirects.save("/old", path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("old_path", "http://[::1"), ("new_path", "//[x"), ("new_path", "http://[")],
+)
+def test_an_unreadable_url_is_refused_at_its_field(marketer, demo, field, value):
+    """urllib raises on an unclosed "[": the marketer gets the field's message, not a 500."""
+    token = form_data(marketer.get("/admin/content/redirects/"), "main form")["csrf_token"]
+    data = {"csrf_token": token, "old_path": "/old-treatment", "new_path": "/about", field: value}
+    refused = marketer.post("/admin/content/redirects/", data=data)
+    assert refused.status_code == 422
+    assert "is not a path on this site" in soup(refused).select_one(f"#{field}-error").get_text()
 
 
 def test_loops_are_refused(app):

@@ -5,7 +5,7 @@ from functools import wraps
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
-from clinic.accounts.urls import safe_next
+from clinic.untrusted_urls import local_path
 
 
 def require_roles(*roles: str):
@@ -13,7 +13,7 @@ def require_roles(*roles: str):
 
     def check():
         if not current_user.is_authenticated:
-            return redirect(url_for("accounts.login", next=safe_next(request.full_path)))
+            return redirect(url_for("accounts.login", next=local_path(request.full_path)))
         if current_user.role != "admin" and current_user.role not in roles:
             abort(403)
         return None

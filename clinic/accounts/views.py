@@ -19,9 +19,9 @@ from clinic.accounts import services
 from clinic.accounts.forms import LoginForm, PasswordForm
 from clinic.accounts.models import User
 from clinic.accounts.roles import no_store
-from clinic.accounts.urls import safe_next
 from clinic.audit.services import record
 from clinic.extensions import db, limiter
+from clinic.untrusted_urls import local_path
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 bp.after_request(no_store)
@@ -49,7 +49,7 @@ def login():
     """Sign in with one message for every failure."""
     form = LoginForm()
     if request.method == "GET":
-        form.next.data = safe_next(request.args.get("next"))
+        form.next.data = local_path(request.args.get("next"))
     if not form.validate_on_submit():
         return render_template(
             "accounts/login.html", form=form
@@ -66,7 +66,7 @@ def login():
     login_user(user)
     record("login", "user", user.id)
     db.session.commit()
-    return _trust_this_browser(redirect(safe_next(form.next.data), 303), user)
+    return _trust_this_browser(redirect(local_path(form.next.data), 303), user)
 
 
 def _trust_this_browser(response: Response, user: User) -> Response:

@@ -14,12 +14,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from clinic.accounts.roles import no_store, require_roles
-from clinic.accounts.urls import safe_next
 from clinic.audit.services import record
 from clinic.booking import availability, catalogue, queries, services
 from clinic.booking.forms import CancelForm, StaffBookingForm, StaffMoveForm
 from clinic.booking.models import Booking
-from clinic.booking.picker import day_and_times, day_choices, parse_slot, read_choice
+from clinic.booking.picker import (
+    CHOOSE,
+    day_and_times,
+    day_choices,
+    read_choice,
+    read_time,
+    refusal,
+)
 from clinic.booking.services import (
     STATUS_LABELS,
     OutcomeRefused,
@@ -33,6 +39,7 @@ from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import services as leads
 from clinic.leads.models import Lead
+from clinic.untrusted_urls import local_path
 
 # The prefix is /admin, not /admin/bookings, so that a call is booked from its lead's address
 # (/admin/leads/<id>/calls/new) and moved or cancelled at /admin/calls/<id>/...
@@ -124,7 +131,7 @@ def outcome(booking_id: int):
     """Record that a call took place, or that the patient did not answer."""
     booking = db.get_or_404(Booking, booking_id)
     form = OutcomeForm()
-    back = safe_next(form.next.data, url_for(".agenda"))
+    back = local_path(form.next.data, url_for(".agenda"))
     if not form.validate_on_submit():
         return _refused("Choose “Call done” or “No show”.", back, 422)
     try:
@@ -148,8 +155,6 @@ def _refused(message: str, back: str, status: int, heading="We could not record 
 
 
 # ---- Booking, moving and cancelling a call for a patient on the phone ----
-
-TAKEN = "That time was just taken or is no longer available. Choose another time."
 
 
 @bp.route("/leads/<int:lead_id>/calls/new", methods=["GET", "POST"])
@@ -214,7 +219,7 @@ def _booked(booking_id: int):
 
 def _taken(render, owner, form, clinic, start: datetime):
     """Answer 409 with the next free times at the clinic in place of the day's times."""
-    form.slot.errors = [TAKEN]
+    form.slot.errors = [refusal(clinic, start)]
     form.slot.data = ""
     alternatives = availability.next_free(clinic, utcnow(), after=start)
     return render(owner, form, 409, alternatives=alternatives)
@@ -244,12 +249,13 @@ def move(booking_id: int):
     form = StaffMoveForm()
     if not form.is_submitted() or request.form.get("action") == "times":
         return _render_move(booking, form)
-    start = parse_slot(form.slot.data)
-    if not form.validate() or start is None:
-        form.slot.errors = form.slot.errors or ["Choose a time from the list."]
+    clinic = catalogue.by_id(booking.clinic_id)
+    valid = form.validate()
+    start = read_time(form)
+    if not valid or start is None or form.slot.errors:
+        form.slot.errors = form.slot.errors or [CHOOSE]
         return _render_move(booking, form, 422)
     before = booking.starts_at
-    clinic = catalogue.by_id(booking.clinic_id)
     try:
         services.reschedule(booking, start, actor=current_user.email)
     except (services.SlotUnavailable, IntegrityError):

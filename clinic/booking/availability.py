@@ -62,6 +62,12 @@ def is_free(clinic: BookableClinic, start: datetime, now: datetime) -> bool:
     return slots.is_bookable(start, clinic.hours, clinic.closures, taken, now, rules())
 
 
+def is_offered(clinic: BookableClinic, start: datetime, now: datetime) -> bool:
+    """Tell whether `start` is one of the clinic's times at all (open, ahead, on the grid),
+    taken or not: no query, so a refused time can be told from a taken one."""
+    return slots.is_bookable(start, clinic.hours, clinic.closures, frozenset(), now, rules())
+
+
 def next_free(clinic: BookableClinic, now: datetime, after: datetime | None = None, count: int = 5):
     """Return the next few free starts at this clinic, from `after` (or now) onwards.
 

@@ -5,7 +5,14 @@ from functools import lru_cache
 
 from clinic.booking import availability, catalogue
 from clinic.booking.slots import to_local
+from clinic.dbtypes import utcnow
 
+NOT_OFFERED = (
+    "We do not offer calls at that time: the clinic is closed then, or the time has passed. "
+    "Choose one of the times shown."
+)
+CHOOSE = "Choose a time from the list."
+TAKEN = "That time was just taken: it is not free any more. Please choose another time."
 # A start outside these years is no booking time: refused before any date arithmetic, which
 # overflows near year 9999 (a day later, a UTC offset) and would otherwise be a 500.
 FIRST_YEAR, LAST_YEAR = 2000, 2999
@@ -80,11 +87,22 @@ def day_and_times(clinic, days, value: str | None, now: datetime, alternatives=(
 
 def read_choice(form) -> tuple:
     """Return the clinic and start a booking form chose, with a message on each field that
-    names neither one of our clinics nor a time from the list."""
+    names neither one of our clinics nor a time."""
     clinic = catalogue.by_slug(form.clinic.data)
-    start = parse_slot(form.slot.data)
     if form.clinic.data and clinic is None:
         form.clinic.errors = ["Choose one of our clinics."]
+    return clinic, read_time(form)
+
+
+def read_time(form) -> datetime | None:
+    """Return the start a form chose, with a message on its field when that is no time."""
+    start = parse_slot(form.slot.data)
     if form.slot.data and start is None:
-        form.slot.errors = ["Choose a time from the list."]
-    return clinic, start
+        form.slot.errors = [CHOOSE]
+    return start
+
+
+def refusal(clinic, start: datetime) -> str:
+    """Say why a time could not be booked: taken by someone, or never one of the clinic's
+    times (a Sunday or a past time, sent by hand)."""
+    return TAKEN if availability.is_offered(clinic, start, utcnow()) else NOT_OFFERED

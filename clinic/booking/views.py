@@ -2,7 +2,6 @@
 
 import secrets
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -18,10 +17,19 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from clinic import untrusted_urls
 from clinic.booking import availability, catalogue, ics, services, tokens
 from clinic.booking.forms import CONSENT_TEXT, BookingForm, CancelForm, RescheduleForm
 from clinic.booking.models import Booking
-from clinic.booking.picker import day_and_times, day_choices, parse_slot, read_choice, slot_choices
+from clinic.booking.picker import (
+    CHOOSE,
+    day_and_times,
+    day_choices,
+    read_choice,
+    read_time,
+    refusal,
+    slot_choices,
+)
 from clinic.dbtypes import utcnow
 from clinic.errors import message_page
 from clinic.extensions import db, limiter
@@ -49,11 +57,9 @@ def _booking_limit() -> str:
 def _article_read_last() -> str:
     """The article a reader came from when the link carried none (the header's button):
     the slug in this site's own Referer, so the booking still counts for that article."""
-    referrer = urlsplit(request.referrer or "")
-    path = referrer.path.removeprefix("/articles/")
-    if referrer.netloc != request.host or path == referrer.path or "/" in path:
-        return ""
-    return path
+    path = untrusted_urls.path_on(request.referrer, request.host) or ""
+    slug = path.removeprefix("/articles/")
+    return "" if slug == path or "/" in slug else slug
 
 
 def _only_showing_times() -> bool:
@@ -127,8 +133,10 @@ def _book(form: BookingForm, clinic, start: datetime):
             return _to_confirmation(booking_id)
         except services.SlotUnavailable:
             # Raised before anything is written, so the clinic and its hours loaded for the
-            # check are still good for the page; the session ends with the request.
-            return _slot_taken(form, clinic, start)
+            # check are still good for the page; the session ends with the request. The slot
+            # may be taken by this very form, sent twice: then it is booked, not taken.
+            existing = services.booked_with_key(booking_request.idempotency_key)
+            return _to_confirmation(existing) if existing else _slot_taken(form, clinic, start)
         except (IntegrityError, OperationalError):
             # Lost a race: the same form submitted twice, the slot, or the lead's e-mail.
             db.session.rollback()
@@ -141,9 +149,7 @@ def _book(form: BookingForm, clinic, start: datetime):
 
 
 def _slot_taken(form: BookingForm, clinic, start: datetime):
-    form.slot.errors = [
-        "That time was just taken or is no longer available. Please choose another time."
-    ]
+    form.slot.errors = [refusal(clinic, start)]
     alternatives = availability.next_free(clinic, utcnow(), after=start)
     form.slot.data = ""
     return _render_form(form, 409, alternatives=alternatives)
@@ -242,17 +248,21 @@ def reschedule(token: str):
     form = RescheduleForm()
     if request.form.get("action") == "times":
         return _render_manage(booking, token, form)
-    start = parse_slot(form.slot.data)
-    if not form.validate() or start is None:
-        form.slot.errors = form.slot.errors or ["Choose a time from the list."]
+    valid = form.validate()
+    start = read_time(form)
+    if not valid or start is None or form.slot.errors:
+        form.slot.errors = form.slot.errors or [CHOOSE]
         return _render_manage(booking, token, form, 422)
     try:
         services.reschedule(booking, start)
         db.session.commit()
     except (services.SlotUnavailable, IntegrityError):
         db.session.rollback()
-        form.slot.errors = ["That time is not free any more. Please choose another time."]
-        return _render_manage(db.session.get(Booking, booking.id), token, form, 409)
+        booking = db.session.get(Booking, booking.id)
+        if booking.is_active and booking.starts_at == start:  # the same move, sent twice
+            return redirect(url_for("booking.manage", token=token, done="moved"), 303)
+        form.slot.errors = [refusal(catalogue.by_id(booking.clinic_id), start)]
+        return _render_manage(booking, token, form, 409)
     return redirect(url_for("booking.manage", token=token, done="moved"), 303)
 
 

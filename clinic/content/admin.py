@@ -40,6 +40,7 @@ from clinic.content.forms import (
 from clinic.content.hours import DAY_NAMES
 from clinic.content.models import Article, Clinic, Image, Page, Person, Redirect
 from clinic.content.redirects import RedirectError
+from clinic.errors import message_page
 from clinic.extensions import db
 
 bp = Blueprint("content_admin", __name__, url_prefix="/admin/content")
@@ -74,7 +75,7 @@ def _limit_upload_size(endpoint, _values) -> None:
 def _upload_too_large(_error):
     # Raised while CSRF read the body, before the role check: check the role here too.
     if not current_user.is_authenticated or current_user.role not in ("admin", "marketer"):
-        return "Request too large.", 413
+        return message_page(413)
     form = ImageForm(formdata=None)
     form.file.errors = [f"The file is larger than {images.MAX_BYTES // (1024 * 1024)} MB."]
     return _images_page(form, 413)

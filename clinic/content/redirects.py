@@ -4,20 +4,17 @@ The public site looks a path up only when it would otherwise answer 404, so redi
 cost nothing on the pages that exist.
 """
 
-import re
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import current_app
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from clinic import untrusted_urls
 from clinic.audit.services import record
 from clinic.content.models import Article, Clinic, Page, Person, Redirect
 from clinic.extensions import db
 
 MAX_PATH = 300
-_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s\\]*$")
 
 
 class RedirectError(ValueError):
@@ -32,8 +29,7 @@ class RedirectError(ValueError):
 def clean_path(value: str | None) -> str:
     """Return `value` as a local path ("/articles/x"), or raise: never another site, never "//"."""
     value = (value or "").strip()
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not _LOCAL_PATH.match(value):
+    if not untrusted_urls.is_local_path(value):
         raise RedirectError(
             f"{value or 'An empty path'} is not a path on this site (start with /)."
         )
@@ -145,7 +141,7 @@ def answers(path: str) -> bool:
     such a path never takes effect, and one to a path that does not answer leads nowhere."""
     adapter = current_app.url_map.bind("localhost")
     try:
-        endpoint, args = adapter.match(urlsplit(path).path, method="GET")
+        endpoint, args = adapter.match(untrusted_urls.path_only(path), method="GET")
     except (RequestRedirect, MethodNotAllowed):
         return True  # Flask adds the missing slash itself; a POST-only path answers 405
     except NotFound:

@@ -7,11 +7,11 @@ from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from clinic.accounts.roles import no_store, require_roles
-from clinic.accounts.urls import safe_next
 from clinic.audit.services import record
 from clinic.extensions import db
 from clinic.notifications import outbox
 from clinic.notifications.models import STATUSES, OutboxMessage
+from clinic.untrusted_urls import local_path
 
 bp = Blueprint("notifications_admin", __name__, url_prefix="/admin/emails")
 bp.before_request(require_roles("staff"))
@@ -78,7 +78,7 @@ def _render_index(form: EmailFilter, page) -> str:
 def retry(message_id: int):
     """Send again now a failed e-mail, or one waiting after a failed try."""
     db.get_or_404(OutboxMessage, message_id)
-    back = safe_next(RetryForm().next.data, url_for(".index"))
+    back = local_path(RetryForm().next.data, url_for(".index"))
     try:
         outbox.retry(message_id)
     except ValueError:
