@@ -7,17 +7,22 @@ from clinic.extensions import db
 
 
 def init_app(app: Flask) -> None:
-    """Give SQLite the settings it needs for several workers: WAL, a busy wait, foreign keys."""
+    """Bound every wait for a lock (CLINIC_LOCK_TIMEOUT_MS), so that a lost race is retried or
+    answered with the 503 page rather than holding a worker; give SQLite what several workers
+    need: WAL, foreign keys."""
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return
+    wait_ms = int(app.config["CLINIC_LOCK_TIMEOUT_MS"])
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record):
+    def _session_settings(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        elif engine.dialect.name == "postgresql":
+            cursor.execute(f"SET lock_timeout = {wait_ms}")
+            dbapi_connection.commit()
         cursor.close()

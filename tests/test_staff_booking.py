@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
+from clinic import create_app
 from clinic.booking import services
 from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
@@ -15,7 +16,8 @@ from clinic.leads import services as leads
 from clinic.leads.models import Lead, LeadEvent
 from clinic.notifications.models import OutboxMessage
 from tests.auth_helpers import ROLE_EMAILS, csrf_token
-from tests.booking_helpers import first_free_slot
+from tests.booking_helpers import booking_data, first_free_slot
+from tests.conftest import app_config
 from tests.helpers import soup
 from tests.test_admin_pages import ARTICLE, article_table, article_title
 from tests.test_leads_admin import audits, book, prepare_users, signed_in, update
@@ -533,3 +535,57 @@ def test_phone_bookings_are_not_counted_for_an_article(demo, staff):
         "(booked by staff on the phone)": ["2", "0", "0"],
         "(direct)": ["1", "0", "0"],
     }
+
+
+class TableLock:
+    """Another connection writing to the bookings for `seconds`: SQLite's write lock, or
+    PostgreSQL's EXCLUSIVE lock on the table (reads go on, writes wait)."""
+
+    def __init__(self, app, seconds: float):
+        self.app, self.seconds = app, seconds
+
+    def __enter__(self):
+        import threading
+
+        with self.app.app_context():
+            self.connection = db.engine.raw_connection()
+        cursor = self.connection.cursor()
+        if self.connection.dbapi_connection.__class__.__module__.startswith("sqlite3"):
+            self.connection.dbapi_connection.isolation_level = None
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            cursor.execute("LOCK TABLE booking IN EXCLUSIVE MODE")
+        self.timer = threading.Timer(self.seconds, self.connection.rollback)
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.timer.join()
+        self.connection.close()
+
+
+@pytest.mark.parametrize(("held", "status", "booked"), [(0.25, 303, 1), (2.0, 503, 0)])
+@pytest.mark.parametrize("path", ["public", "staff"])
+def test_a_lock_held_past_the_timeout_is_waited_out_by_both_forms(
+    demo, users, migrated, path, held, status, booked
+):
+    """The first try gives up on the lock (OperationalError), a later one books: the staff form
+    retries as the public one does, through the one booking service. A lock held past every
+    try is the 503 page (try again, or phone), with nothing half-written."""
+    impatient = create_app(app_config(migrated, CLINIC_LOCK_TIMEOUT_MS=150))
+    client = impatient.test_client()
+    slot = first_free_slot(client)
+    if path == "staff":
+        signed_in(client, "staff")
+        lead_id = added_lead(client)
+        data, url = {**call_form(client, lead_id), "clinic": "london", "slot": slot,
+                     "action": "book"}, f"/admin/leads/{lead_id}/calls/new"  # fmt: skip
+    else:
+        data, url = booking_data(client, slot=slot), "/book"
+    with TableLock(impatient, seconds=held):
+        response = client.post(url, data=data)
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert count(demo, Booking) == booked
+    assert count(demo, Lead) == (1 if path == "staff" else booked)
+    with impatient.app_context():
+        db.engine.dispose()

@@ -8,24 +8,16 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.services import record
-from clinic.booking import availability, catalogue, queries, services
+from clinic.booking import catalogue, picker, queries, services
 from clinic.booking.forms import CancelForm, StaffBookingForm, StaffMoveForm
 from clinic.booking.models import Booking
-from clinic.booking.picker import (
-    CHOOSE,
-    day_and_times,
-    day_choices,
-    read_choice,
-    read_time,
-    refusal,
-)
+from clinic.booking.picker import read_choice, read_time
 from clinic.booking.services import (
     STATUS_LABELS,
     OutcomeRefused,
@@ -35,7 +27,6 @@ from clinic.booking.services import (
 )
 from clinic.booking.slots import to_local
 from clinic.content.models import Clinic
-from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import services as leads
 from clinic.leads.models import Lead
@@ -138,7 +129,6 @@ def outcome(booking_id: int):
         record_outcome(booking, form.outcome.data, current_user.email)
     except OutcomeRefused as refusal:
         return _refused(str(refusal), back, 409)
-    record("booking_outcome", "booking", booking.id, detail=form.outcome.data)
     db.session.commit()
     local = to_local(booking.starts_at)
     flash(f"The {local:%H:%M} call in {booking.clinic.city} on {local.day} {local:%B} is "
@@ -172,37 +162,29 @@ def new_call(lead_id: int):
     clinic, start = read_choice(form)
     if not valid or form.clinic.errors or form.slot.errors:
         return _render_new_call(lead, form, 422)
-    existing = services.booked_with_key(form.idempotency_key.data)
-    if existing:  # the same form sent twice: the first one booked the call
-        return _booked(existing)
-    return _book_for(lead, form, clinic, start)
+    try:
+        booking_id = services.book_call(_request(lead, form, clinic, start), current_user.email)
+    except services.SlotUnavailable as refusal:
+        lead = db.session.get(Lead, lead_id)  # reloaded: a lost race was rolled back
+        return _render_new_call(lead, form, 409, picker.refuse(form, refusal))
+    return _booked(booking_id)
 
 
-def _book_for(lead: Lead, form: StaffBookingForm, clinic, start: datetime):
+def _request(lead: Lead, form: StaffBookingForm, clinic, start: datetime) -> services.Request:
     """Book with the lead's own details and consent (given online, or by phone when staff
     added them), neither changed here: a tick nobody asked for would prove nothing."""
-    booking_request = services.Request(
-        clinic=clinic, start=start, name=lead.name, email=lead.email, phone=lead.phone,
+    return services.Request(
+        clinic=clinic,
+        start=start,
+        name=lead.name,
+        email=lead.email,
+        phone=lead.phone,
         message=(form.message.data or "").strip() or None,
-        consent_text=None, marketing_opt_in=False,
+        consent_text=None,
+        marketing_opt_in=False,
         attribution=dict(leads.PHONE_ATTRIBUTION),
         idempotency_key=form.idempotency_key.data or None,
-    )  # fmt: skip
-    try:
-        booking = services.book(booking_request, actor=current_user.email)
-    except services.SlotUnavailable:  # raised before anything is written
-        return _taken(_render_new_call, lead, form, clinic, start)
-    except IntegrityError:  # lost a race: the same form sent twice, or the slot
-        db.session.rollback()
-        existing = services.booked_with_key(booking_request.idempotency_key)
-        if existing:
-            return _booked(existing)
-        return _taken(_render_new_call, db.session.get(Lead, lead.id), form, clinic, start)
-    detail = f"lead={lead.id} clinic={clinic.slug} starts_at={start.isoformat()} by phone"
-    record("booking_created", "booking", booking.id, detail)
-    booking_id = booking.id  # read before the commit expires it
-    db.session.commit()
-    return _booked(booking_id)
+    )
 
 
 def _booked(booking_id: int):
@@ -217,27 +199,12 @@ def _booked(booking_id: int):
     return redirect(_lead_url(booking.lead_id), 303)
 
 
-def _taken(render, owner, form, clinic, start: datetime):
-    """Answer 409 with the next free times at the clinic in place of the day's times."""
-    form.slot.errors = [refusal(clinic, start)]
-    form.slot.data = ""
-    alternatives = availability.next_free(clinic, utcnow(), after=start)
-    return render(owner, form, 409, alternatives=alternatives)
-
-
 def _render_new_call(lead: Lead, form: StaffBookingForm, status: int = 200, alternatives=()):
-    clinics = catalogue.clinics()
-    clinic = catalogue.by_slug(form.clinic.data)
-    now = utcnow()
-    days = day_choices(clinic or (clinics[0] if clinics else None), now)
-    day, times = day_and_times(clinic, days, form.date.data, now, alternatives)
-    form.date.data = day.isoformat() if day else ""
     if not form.idempotency_key.data:
         form.idempotency_key.data = secrets.token_urlsafe(24)
-    return render_template(
-        "booking_admin/new_call.html", lead=lead, form=form, clinics=clinics, clinic=clinic,
-        days=days, day=day, times=times, alternatives=list(alternatives),
-    ), status  # fmt: skip
+    clinic = catalogue.by_slug(form.clinic.data)
+    context = picker.context(form, clinic, catalogue.clinics(), alternatives)
+    return render_template("booking_admin/new_call.html", lead=lead, **context), status
 
 
 @bp.route("/calls/<int:booking_id>/move", methods=["GET", "POST"])
@@ -249,36 +216,23 @@ def move(booking_id: int):
     form = StaffMoveForm()
     if not form.is_submitted() or request.form.get("action") == "times":
         return _render_move(booking, form)
-    clinic = catalogue.by_id(booking.clinic_id)
-    valid = form.validate()
-    start = read_time(form)
+    valid, start = form.validate(), read_time(form)
     if not valid or start is None or form.slot.errors:
-        form.slot.errors = form.slot.errors or [CHOOSE]
+        form.slot.errors = form.slot.errors or [picker.CHOOSE]
         return _render_move(booking, form, 422)
-    before = booking.starts_at
     try:
-        services.reschedule(booking, start, actor=current_user.email)
-    except (services.SlotUnavailable, IntegrityError):
-        db.session.rollback()
-        return _taken(_render_move, db.session.get(Booking, booking_id), form, clinic, start)
-    record("booking_rescheduled", "booking", booking.id, f"lead={booking.lead_id} "
-           f"from={before.isoformat()} to={start.isoformat()}")  # fmt: skip
-    db.session.commit()
+        services.move_call(booking, start, actor=current_user.email)
+    except services.SlotUnavailable as refusal:
+        booking = db.session.get(Booking, booking_id)  # reloaded: the move was rolled back
+        return _render_move(booking, form, 409, picker.refuse(form, refusal))
     flash(f"The call has moved to {_when(booking)}. {booking.lead.name} gets an e-mail with the "
           "new time.")  # fmt: skip
     return redirect(_lead_url(booking.lead_id), 303)
 
 
 def _render_move(booking: Booking, form: StaffMoveForm, status: int = 200, alternatives=()):
-    clinic = catalogue.by_id(booking.clinic_id)
-    now = utcnow()
-    days = day_choices(clinic, now)
-    day, times = day_and_times(clinic, days, form.date.data, now, alternatives)
-    form.date.data = day.isoformat() if day else ""
-    return render_template(
-        "booking_admin/move.html", booking=booking, form=form, clinic=clinic, days=days, day=day,
-        times=times, alternatives=list(alternatives),
-    ), status  # fmt: skip
+    context = picker.context(form, catalogue.by_id(booking.clinic_id), alternatives=alternatives)
+    return render_template("booking_admin/move.html", booking=booking, **context), status
 
 
 @bp.route("/calls/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -291,9 +245,7 @@ def cancel(booking_id: int):
     if not form.validate_on_submit() or request.form.get("confirm") != "yes":
         return render_template("booking_admin/cancel.html", booking=booking, form=form,
                                when=_when(booking))  # fmt: skip
-    services.cancel(booking, actor=current_user.email)
-    record("booking_cancelled", "booking", booking.id, f"lead={booking.lead_id}")
-    db.session.commit()
+    services.cancel_call(booking, actor=current_user.email)
     flash(f"The call on {_when(booking)} is cancelled. {booking.lead.name} gets an e-mail "
           "saying so, and the time is free for others.")  # fmt: skip
     return redirect(_lead_url(booking.lead_id), 303)

@@ -7,12 +7,7 @@ from clinic.booking import availability, catalogue
 from clinic.booking.slots import to_local
 from clinic.dbtypes import utcnow
 
-NOT_OFFERED = (
-    "We do not offer calls at that time: the clinic is closed then, or the time has passed. "
-    "Choose one of the times shown."
-)
 CHOOSE = "Choose a time from the list."
-TAKEN = "That time was just taken: it is not free any more. Please choose another time."
 # A start outside these years is no booking time: refused before any date arithmetic, which
 # overflows near year 9999 (a day later, a UTC offset) and would otherwise be a 500.
 FIRST_YEAR, LAST_YEAR = 2000, 2999
@@ -102,7 +97,26 @@ def read_time(form) -> datetime | None:
     return start
 
 
-def refusal(clinic, start: datetime) -> str:
-    """Say why a time could not be booked: taken by someone, or never one of the clinic's
-    times (a Sunday or a past time, sent by hand)."""
-    return TAKEN if availability.is_offered(clinic, start, utcnow()) else NOT_OFFERED
+def refuse(form, refusal) -> list[datetime]:
+    """Put a refused time's reason on the form's time field; return the times to offer."""
+    form.slot.errors = [refusal.reason]
+    form.slot.data = ""
+    return refusal.alternatives
+
+
+def context(form, clinic, clinics=(), alternatives=()) -> dict:
+    """What a time picker shows, for the public and the staff forms alike: the clinic's days,
+    the day shown (set on the form) and its free times, or the alternatives to a refused time."""
+    now = utcnow()
+    days = day_choices(clinic or (clinics[0] if clinics else None), now)
+    day, times = day_and_times(clinic, days, form.date.data, now, alternatives)
+    form.date.data = day.isoformat() if day else ""
+    return dict(
+        form=form,
+        clinics=list(clinics),
+        clinic=clinic,
+        days=days,
+        day=day,
+        times=times,
+        alternatives=list(alternatives),
+    )

@@ -1,11 +1,18 @@
-"""Booking rules: make, move and cancel a call, and record how it went. They flush; the view
-commits."""
+"""Booking rules: make, move and cancel a call, and record how it went, for the public form and
+for staff on the phone alike.
+
+`book_call`, `move_call` and `cancel_call` are the use cases the views call: each checks, writes,
+records the timeline and (when staff act) the audit entry, and commits, because retrying a lost
+race means starting the transaction again. The steps under them only flush."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import ServiceUnavailable
 
+from clinic.audit.services import record
 from clinic.booking import availability, catalogue, emails
 from clinic.booking.models import Booking
 from clinic.booking.slots import to_local
@@ -18,8 +25,26 @@ STATUS_LABELS = {"confirmed": "Booked", "cancelled": "Cancelled", "done": "Call 
 OUTCOME_EVENTS = {"done": "call_done", "no_show": "no_show"}
 
 
+TAKEN = "That time was just taken: it is not free any more. Please choose another time."
+NOT_OFFERED = (
+    "We do not offer calls at that time: the clinic is closed then, or the time has passed. "
+    "Choose one of the times shown."
+)
+RETRIES = 3
+
+
 class SlotUnavailable(Exception):
-    """The chosen time is not (or no longer) free."""
+    """The chosen time is not (or no longer) free: `reason` says why, for the time field, and
+    `alternatives` are the clinic's next free times after it."""
+
+    def __init__(self, reason: str = TAKEN, alternatives: list[datetime] | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.alternatives = alternatives or []
+
+
+class Busy(ServiceUnavailable):
+    """Every try lost a race or waited on a lock: the 503 page (try again, or phone us)."""
 
 
 class OutcomeRefused(Exception):
@@ -60,6 +85,73 @@ def booked_with_key(key: str | None) -> int | None:
     return db.session.connection().execute(_BY_KEY, {"key": key}).scalar()
 
 
+def book_call(request: Request, actor: str = "patient") -> int:
+    """Book the call once and commit; return its booking id, also when this form (its
+    idempotency key) booked it already, so a double click is answered with its booking.
+
+    A lost race (the slot, the key, the lead's e-mail, a lock) is tried again in a new
+    transaction; SlotUnavailable says why the time cannot be had and offers the next ones."""
+    for _attempt in range(RETRIES):
+        if existing := booked_with_key(request.idempotency_key):
+            return existing
+        try:
+            booking_id = book(request, actor=actor).id  # read before the commit expires it
+            db.session.commit()
+            return booking_id
+        except SlotUnavailable:
+            # Nothing was written. The time may have been taken by this very form, sent twice.
+            if existing := booked_with_key(request.idempotency_key):
+                return existing
+            raise unavailable(request.clinic, request.start) from None
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+    raise Busy()
+
+
+def move_call(booking: Booking, start: datetime, actor: str = "patient") -> Booking:
+    """Move the call to another free time at its clinic and commit; the same move sent twice
+    is answered as done. Raises SlotUnavailable (why, and the next free times)."""
+    booking_id, before = booking.id, booking.starts_at
+    try:
+        reschedule(booking, start, actor=actor)
+        _audit(actor, "booking_rescheduled", booking, f"from={before.isoformat()} "
+               f"to={start.isoformat()}")  # fmt: skip
+        db.session.commit()
+        return booking
+    except (SlotUnavailable, IntegrityError, OperationalError):
+        db.session.rollback()
+    booking = db.session.get(Booking, booking_id)
+    if booking.is_active and booking.starts_at == start:
+        return booking
+    raise unavailable(catalogue.by_id(booking.clinic_id), start)
+
+
+def cancel_call(booking: Booking, actor: str = "patient") -> Booking:
+    """Cancel the call and commit: its time is free for others, the patient is told."""
+    was_active = booking.is_active
+    cancel(booking, actor=actor)
+    if was_active:
+        _audit(actor, "booking_cancelled", booking)
+    db.session.commit()
+    return booking
+
+
+def unavailable(clinic: catalogue.BookableClinic | None, start: datetime) -> SlotUnavailable:
+    """The refusal for a time: taken by someone, or never one of the clinic's times at all (a
+    Sunday or a past time, sent by hand); with the next free times after it."""
+    if clinic is None:
+        return SlotUnavailable()
+    now = utcnow()
+    reason = TAKEN if availability.is_offered(clinic, start, now) else NOT_OFFERED
+    return SlotUnavailable(reason, availability.next_free(clinic, now, after=start))
+
+
+def _audit(actor: str, action: str, booking: Booking, detail: str = "") -> None:
+    """Audit what staff did to a call (a patient's own changes are on the timeline)."""
+    if _staff(actor):
+        record(action, "booking", booking.id, f"lead={booking.lead_id} {detail}".strip())
+
+
 def book(request: Request, now: datetime | None = None, actor: str = "patient") -> Booking:
     """Write the lead, the booking, its timeline entry and its e-mails in one transaction.
 
@@ -87,6 +179,8 @@ def book(request: Request, now: datetime | None = None, actor: str = "patient") 
                            booking_id=booking.id)  # fmt: skip
     emails.booked(booking, differs, by=_staff(actor))
     db.session.flush()
+    _audit(actor, "booking_created", booking, f"clinic={request.clinic.slug} "
+           f"starts_at={request.start.isoformat()} by phone")  # fmt: skip
     return booking
 
 
@@ -183,6 +277,7 @@ def record_outcome(booking: Booking, outcome: str, actor: str, now: datetime | N
     if outcome == "done" and booking.lead.status == "new" and booking.lead.erased_at is None:
         # Spoken to: no longer a new lead, so the New count means "nobody has called yet".
         leads.change_pipeline(booking.lead, "contacted", booking.lead.owner_id, actor)
+    record("booking_outcome", "booking", booking.id, detail=outcome)
     db.session.flush()
     return booking
 

@@ -15,21 +15,12 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clinic import untrusted_urls
-from clinic.booking import availability, catalogue, ics, services, tokens
+from clinic.booking import catalogue, ics, picker, services, tokens
 from clinic.booking.forms import CONSENT_TEXT, BookingForm, CancelForm, RescheduleForm
 from clinic.booking.models import Booking
-from clinic.booking.picker import (
-    CHOOSE,
-    day_and_times,
-    day_choices,
-    read_choice,
-    read_time,
-    refusal,
-    slot_choices,
-)
+from clinic.booking.picker import read_choice, read_time, slot_choices
 from clinic.dbtypes import utcnow
 from clinic.errors import message_page
 from clinic.extensions import db, limiter
@@ -103,7 +94,7 @@ def book():
 @bp.post("")
 @limiter.limit(_booking_limit, methods=["POST"], exempt_when=_only_showing_times)
 def submit():
-    """Validate, book in one transaction, then send the patient to the confirmation."""
+    """Validate, book the call, then send the patient to the confirmation."""
     form = BookingForm()
     if request.form.get("action") == "times":
         return _render_form(form)
@@ -113,46 +104,26 @@ def submit():
     clinic, start = read_choice(form)
     if not valid or form.clinic.errors or form.slot.errors:
         return _render_form(form, 422)
-    existing = services.booked_with_key(form.idempotency_key.data)
-    if existing:
-        return _to_confirmation(existing)
-    return _book(form, clinic, start)
+    try:
+        booking_id = services.book_call(_request(form, clinic, start))
+    except services.SlotUnavailable as refusal:
+        return _render_form(form, 409, alternatives=picker.refuse(form, refusal))
+    return _to_confirmation(booking_id)
 
 
-def _book(form: BookingForm, clinic, start: datetime):
-    booking_request = services.Request(
-        clinic=clinic, start=start, name=form.name.data.strip(), email=form.email.data,
-        phone=form.phone.data, message=(form.message.data or "").strip() or None,
-        consent_text=CONSENT_TEXT, marketing_opt_in=form.marketing_opt_in.data,
-        attribution=form.attribution(), idempotency_key=form.idempotency_key.data or None,
-    )  # fmt: skip
-    for _attempt in range(3):
-        try:
-            booking_id = services.book(booking_request).id  # read before commit expires it
-            db.session.commit()
-            return _to_confirmation(booking_id)
-        except services.SlotUnavailable:
-            # Raised before anything is written, so the clinic and its hours loaded for the
-            # check are still good for the page; the session ends with the request. The slot
-            # may be taken by this very form, sent twice: then it is booked, not taken.
-            existing = services.booked_with_key(booking_request.idempotency_key)
-            return _to_confirmation(existing) if existing else _slot_taken(form, clinic, start)
-        except (IntegrityError, OperationalError):
-            # Lost a race: the same form submitted twice, the slot, or the lead's e-mail.
-            db.session.rollback()
-            existing = services.booked_with_key(booking_request.idempotency_key)
-            if existing:
-                return _to_confirmation(existing)
-            if not availability.is_free(clinic, start, utcnow()):
-                return _slot_taken(form, clinic, start)
-    abort(503)
-
-
-def _slot_taken(form: BookingForm, clinic, start: datetime):
-    form.slot.errors = [refusal(clinic, start)]
-    alternatives = availability.next_free(clinic, utcnow(), after=start)
-    form.slot.data = ""
-    return _render_form(form, 409, alternatives=alternatives)
+def _request(form: BookingForm, clinic, start: datetime) -> services.Request:
+    return services.Request(
+        clinic=clinic,
+        start=start,
+        name=form.name.data.strip(),
+        email=form.email.data,
+        phone=form.phone.data,
+        message=(form.message.data or "").strip() or None,
+        consent_text=CONSENT_TEXT,
+        marketing_opt_in=form.marketing_opt_in.data,
+        attribution=form.attribution(),
+        idempotency_key=form.idempotency_key.data or None,
+    )
 
 
 def _to_confirmation(booking_id: int):
@@ -160,18 +131,12 @@ def _to_confirmation(booking_id: int):
     return redirect(url_for("booking.confirmed", token=token), 303)
 
 
-def _render_form(form: BookingForm, status: int = 200, problem=None, alternatives=None):
-    clinics = catalogue.clinics()
-    clinic = catalogue.by_slug(form.clinic.data)
-    now = utcnow()
-    days = day_choices(clinic or (clinics[0] if clinics else None), now)
-    day, times = day_and_times(clinic, days, form.date.data, now, alternatives or ())
-    form.date.data = day.isoformat() if day else ""
+def _render_form(form: BookingForm, status: int = 200, problem=None, alternatives=()):
     if not form.idempotency_key.data:
         form.idempotency_key.data = _new_key()
-    context = dict(form=form, clinics=clinics, clinic=clinic, days=days, day=day, times=times,
-                   problem=problem, alternatives=alternatives or [])  # fmt: skip
-    return render_template("booking/book.html", **context), status
+    clinic = catalogue.by_slug(form.clinic.data)
+    context = picker.context(form, clinic, catalogue.clinics(), alternatives)
+    return render_template("booking/book.html", problem=problem, **context), status
 
 
 def _new_key() -> str:
@@ -251,18 +216,13 @@ def reschedule(token: str):
     valid = form.validate()
     start = read_time(form)
     if not valid or start is None or form.slot.errors:
-        form.slot.errors = form.slot.errors or [CHOOSE]
+        form.slot.errors = form.slot.errors or [picker.CHOOSE]
         return _render_manage(booking, token, form, 422)
     try:
-        services.reschedule(booking, start)
-        db.session.commit()
-    except (services.SlotUnavailable, IntegrityError):
-        db.session.rollback()
-        booking = db.session.get(Booking, booking.id)
-        if booking.is_active and booking.starts_at == start:  # the same move, sent twice
-            return redirect(url_for("booking.manage", token=token, done="moved"), 303)
-        form.slot.errors = [refusal(catalogue.by_id(booking.clinic_id), start)]
-        return _render_manage(booking, token, form, 409)
+        services.move_call(booking, start)
+    except services.SlotUnavailable as refusal:
+        booking = _manageable(token)  # reloaded: the failed move was rolled back
+        return _render_manage(booking, token, form, 409, picker.refuse(form, refusal))
     return redirect(url_for("booking.manage", token=token, done="moved"), 303)
 
 
@@ -275,19 +235,18 @@ def cancel(token: str):
         abort(400)
     if request.form.get("confirm") != "yes":
         return _render_manage(booking, token, RescheduleForm(formdata=None), confirm_cancel=True)
-    services.cancel(booking)
-    db.session.commit()
+    services.cancel_call(booking)
     return redirect(url_for("booking.manage", token=token, done="cancelled"), 303)
 
 
-def _render_manage(booking: Booking, token: str, form: RescheduleForm, status: int = 200,
-                   confirm_cancel: bool = False):  # fmt: skip
-    now = utcnow()
-    clinic = catalogue.by_id(booking.clinic_id)
-    days = day_choices(clinic, now)
-    day, times = day_and_times(clinic, days, form.date.data, now)
-    form.date.data = day.isoformat() if day else ""
-    context = dict(booking=booking, token=token, form=form, cancel_form=CancelForm(),
-                   days=days, day=day, times=times, done=request.args.get("done"),
-                   confirm_cancel=confirm_cancel)  # fmt: skip
-    return render_template("booking/manage.html", **context), status
+def _render_manage(booking, token, form, status=200, alternatives=(), confirm_cancel=False):
+    context = picker.context(form, catalogue.by_id(booking.clinic_id), alternatives=alternatives)
+    return render_template(
+        "booking/manage.html",
+        booking=booking,
+        token=token,
+        cancel_form=CancelForm(),
+        done=request.args.get("done"),
+        confirm_cancel=confirm_cancel,
+        **context,
+    ), status
