@@ -243,6 +243,30 @@ def test_accounts_made_or_stopped_on_the_command_line_are_audited(app, runner, m
     ]
 
 
+def test_exports_granted_and_withdrawn_on_the_command_line_are_audited(app, runner, users):
+    granted = runner.invoke(args=["users", "grant-export", "Staff@Example.test"])
+    assert granted.exit_code == 0, granted.output
+    assert (
+        "staff@example.test\tstaff\tactive\tmay export"
+        in runner.invoke(args=["users", "list"]).output
+    )
+    assert runner.invoke(args=["users", "withdraw-export", "staff@example.test"]).exit_code == 0
+    marketer = runner.invoke(args=["users", "grant-export", "marketer@example.test"])
+    assert marketer.exit_code != 0 and "Marketers can never export" in marketer.output
+    unknown = runner.invoke(args=["users", "grant-export", "nobody@example.test"])
+    assert unknown.exit_code != 0 and "no user" in unknown.output
+    with app.app_context():
+        entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert not db.session.get(User, users["marketer"]).may_export
+    assert {(e.action, e.target_id, e.user_email) for e in entries} == {
+        ("user_changed", users["staff"], "system")
+    }
+    assert [e.detail for e in entries] == [
+        "may export granted to staff@example.test (command line)",
+        "may export withdrawn from staff@example.test (command line)",
+    ]
+
+
 def test_a_request_over_the_size_limit_is_refused_before_it_is_read(app, client):
     response = client.post("/admin/login", data={"email": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 413

@@ -395,6 +395,61 @@ def test_an_admin_cannot_lock_themselves_out(demo, admin, users):
     )
 
 
+def export_button(page, email: str):
+    """The users page's exports button in `email`'s row, or None."""
+    row = next(r for r in page.select("table.user-list tbody tr") if email in text_of(r.th))
+    return row.select_one("form[action$='-export'] button")
+
+
+def test_admin_allows_and_stops_a_staff_accounts_exports(demo, admin, staff, users):
+    staff_id = users["staff"]
+    assert staff.get("/admin/leads.csv").status_code == 403
+    page = soup(admin.get("/admin/users"))
+    button = export_button(page, "staff@example.test")
+    assert text_of(button) == "Allow exports for staff@example.test"
+    form = button.find_parent("form")
+    assert form["method"] == "post" and form.select_one("input[name=csrf_token]")["value"]
+    assert export_button(page, "marketer@example.test") is None
+    token = csrf_token(admin, "/admin/users")
+    granted = admin.post(form["action"], data={"csrf_token": token})
+    assert granted.status_code == 303
+    assert user_by_email(demo, "staff@example.test").may_export
+    assert staff.get("/admin/leads.csv").status_code == 200, "the grant applies at once"
+    page = soup(admin.get("/admin/users"))
+    assert "Allowed" in text_of(page.find("th", string="staff@example.test").parent)
+    assert text_of(export_button(page, "staff@example.test")).startswith("Stop exports")
+    stopped = admin.post(f"/admin/users/{staff_id}/withdraw-export", data={"csrf_token": token})
+    assert stopped.status_code == 303
+    assert staff.get("/admin/leads.csv").status_code == 403
+    entries = audit_entries(demo, "user_changed")
+    assert [(e.detail, e.target_id, e.user_email) for e in entries] == [
+        ("may export granted to staff@example.test", staff_id, "admin@example.test"),
+        ("may export withdrawn from staff@example.test", staff_id, "admin@example.test"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("role", "message"),
+    [("marketer", "Marketers can never export"), ("admin", "Admins may always export")],
+)
+def test_only_staff_accounts_are_granted_exports(demo, admin, users, role, message):
+    token = csrf_token(admin, "/admin/users")
+    response = admin.post(f"/admin/users/{users[role]}/grant-export", data={"csrf_token": token})
+    assert response.status_code == 409 and message in response.get_data(as_text=True)
+    assert not user_by_email(demo, ROLE_EMAILS[role]).may_export
+    assert audit_entries(demo, "user_changed") == []
+
+
+def test_a_new_role_withdraws_the_grant(demo, admin, users):
+    token = csrf_token(admin, "/admin/users")
+    admin.post(f"/admin/users/{users['staff']}/grant-export", data={"csrf_token": token})
+    data = {"csrf_token": token, "role": "marketer"}
+    assert admin.post(f"/admin/users/{users['staff']}/role", data=data).status_code == 303
+    assert not user_by_email(demo, "staff@example.test").may_export
+    last = audit_entries(demo, "user_changed")[-1]
+    assert last.detail == "role staff → marketer; may export withdrawn"
+
+
 # Dashboard
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
+from clinic.accounts.models import User
 from clinic.audit.models import AuditEntry
 from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
@@ -50,6 +51,13 @@ def users(demo):
 def staff(users, client):
     """The test client, signed in as staff."""
     return signed_in(client, "staff")
+
+
+@pytest.fixture
+def exporter(demo, users, staff):
+    """The test client, signed in as staff an admin allowed to export."""
+    update(demo, User, users["staff"], may_export=True)
+    return staff
 
 
 def book(app, client, person: dict, at: str = "london", **fields) -> int:
@@ -240,15 +248,15 @@ def test_pagination(demo, staff):
         ("q=%27%22%25_", None),
     ],
 )
-def test_bad_query_values_never_fail(demo, staff, three, query, message):
-    response = staff.get(f"/admin/leads?{query}")
+def test_bad_query_values_never_fail(demo, exporter, three, query, message):
+    response = exporter.get(f"/admin/leads?{query}")
     assert response.status_code == 200
     notice = soup(response).select_one(".notice")
     if message:
         assert message in notice.get_text()
     else:
         assert notice is None
-    assert staff.get(f"/admin/leads.csv?{query}").status_code == 200
+    assert exporter.get(f"/admin/leads.csv?{query}").status_code == 200
 
 
 def test_a_nul_byte_in_the_search_is_a_clear_400(demo, staff):
@@ -329,12 +337,12 @@ def test_detail_shows_contact_calls_attribution_consent_and_timeline(demo, staff
     assert viewed.user_email == "staff@example.test" and viewed.ip_address == "127.0.0.1"
 
 
-def test_unknown_lead_is_404(demo, staff):
-    assert staff.get("/admin/leads/999").status_code == 404
-    assert staff.get("/admin/leads/999/export.json").status_code == 404
-    token = csrf_token(staff, TOKEN_PAGE)
+def test_unknown_lead_is_404(demo, exporter):
+    assert exporter.get("/admin/leads/999").status_code == 404
+    assert exporter.get("/admin/leads/999/export.json").status_code == 404
+    token = csrf_token(exporter, TOKEN_PAGE)
     assert (
-        staff.post("/admin/leads/999/notes", data={"csrf_token": token, "note": "x"}).status_code
+        exporter.post("/admin/leads/999/notes", data={"csrf_token": token, "note": "x"}).status_code
         == 404
     )
 
@@ -433,12 +441,12 @@ def read_csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text[1:])))
 
 
-def test_csv_respects_the_filter_and_neutralises_formulas(demo, staff, users):
+def test_csv_respects_the_filter_and_neutralises_formulas(demo, exporter, users):
     for n, name in enumerate(EVIL_NAMES):
         person = {"name": name, "email": f"evil{n}@example.com", "phone": f"07911 20000{n}"}
-        book(demo, staff, person, utm_source="evil")
-    book(demo, staff, GRACE, "manchester", utm_source="facebook")
-    response = staff.get("/admin/leads.csv?utm_source=evil&sort=oldest")
+        book(demo, exporter, person, utm_source="evil")
+    book(demo, exporter, GRACE, "manchester", utm_source="facebook")
+    response = exporter.get("/admin/leads.csv?utm_source=evil&sort=oldest")
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="leads-')
     assert "no-store" in response.headers["Cache-Control"]
@@ -449,7 +457,7 @@ def test_csv_respects_the_filter_and_neutralises_formulas(demo, staff, users):
     assert list(rows[0]) == list(exports.CSV_COLUMNS)
     assert {row["utm_source"] for row in rows} == {"evil"}
     assert {row["clinic"] for row in rows} == {"ProHealth Clinic London"}
-    [grace] = read_csv(staff.get("/admin/leads.csv?q=grace"))
+    [grace] = read_csv(exporter.get("/admin/leads.csv?q=grace"))
     assert (grace["email"], grace["status"], grace["marketing opt-in"]) == (
         "grace@example.org", "new", "no"
     )  # fmt: skip
@@ -459,9 +467,9 @@ def test_csv_respects_the_filter_and_neutralises_formulas(demo, staff, users):
     assert exported.user_id == users["staff"] and exported.ip_address == "127.0.0.1"
 
 
-def test_csv_has_every_page(demo, staff):
+def test_csv_has_every_page(demo, exporter):
     make_leads(demo, 60)
-    rows = read_csv(staff.get("/admin/leads.csv?page=2"))
+    rows = read_csv(exporter.get("/admin/leads.csv?page=2"))
     assert [row["name"] for row in rows] == [f"Lead {n:03}" for n in range(60)]
 
 
@@ -476,11 +484,13 @@ def test_neutralise(value, cell):
     assert exports.neutralise(value) == cell
 
 
-def test_json_export_holds_everything_about_the_person(demo, staff, users):
-    lead_id = book(demo, staff, ADA, slot=first_free_slot(staff, days_ahead=3), utm_source="google")
-    note = {"csrf_token": form_token(staff, lead_id, "notes"), "note": "Prefers mornings."}
-    staff.post(f"/admin/leads/{lead_id}/notes", data=note)
-    response = staff.get(f"/admin/leads/{lead_id}/export.json")
+def test_json_export_holds_everything_about_the_person(demo, exporter, users):
+    lead_id = book(
+        demo, exporter, ADA, slot=first_free_slot(exporter, days_ahead=3), utm_source="google"
+    )
+    note = {"csrf_token": form_token(exporter, lead_id, "notes"), "note": "Prefers mornings."}
+    exporter.post(f"/admin/leads/{lead_id}/notes", data=note)
+    response = exporter.get(f"/admin/leads/{lead_id}/export.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == f'attachment; filename="lead-{lead_id}.json"'
     assert "no-store" in response.headers["Cache-Control"]
@@ -521,6 +531,7 @@ POST_ROUTES = ["/admin/leads/{id}/status", "/admin/leads/{id}/notes", "/admin/le
 @pytest.mark.parametrize("route", GET_ROUTES + POST_ROUTES)
 def test_marketers_get_403_everywhere(demo, client, users, route):
     lead_id = make_leads(demo, 1)[0]
+    update(demo, User, users["marketer"], may_export=True)  # a flag a marketer cannot use
     login(client, "marketer")
     path = route.format(id=lead_id)
     if route in POST_ROUTES:
@@ -535,6 +546,34 @@ def test_marketers_get_403_everywhere(demo, client, users, route):
         response = client.get(path)
     assert response.status_code == 403
     assert audits(demo, "lead_viewed") == [] and audits(demo, "lead_changed") == []
+
+
+EXPORT_ROUTES = ["/admin/leads.csv", "/admin/leads/{id}/export.json"]
+
+
+@pytest.mark.parametrize("route", EXPORT_ROUTES)
+def test_staff_need_an_admins_grant_to_export(demo, staff, route):
+    lead_id = make_leads(demo, 1)[0]
+    response = staff.get(route.format(id=lead_id))
+    assert response.status_code == 403
+    assert soup(response).h1.get_text() == "Your account cannot open this page"
+    assert audits(demo, "leads_exported") == [] and audits(demo, "lead_exported") == []
+
+
+@pytest.mark.parametrize(
+    ("role", "granted", "shown"),
+    [("staff", False, False), ("staff", True, True), ("admin", False, True)],
+    ids=["staff", "staff-allowed", "admin"],
+)
+def test_export_links_show_only_to_those_who_may_export(demo, client, users, role, granted, shown):
+    lead_id = make_leads(demo, 1)[0]
+    update(demo, User, users[role], may_export=granted)
+    signed_in(client, role)
+    listing = soup(client.get("/admin/leads"))
+    assert bool(listing.select('a[href^="/admin/leads.csv"]')) is shown
+    page = soup(client.get(f"/admin/leads/{lead_id}"))
+    assert bool(page.select(f'a[href="/admin/leads/{lead_id}/export.json"]')) is shown
+    assert ("ask an admin" in page.select_one("#rights-title").parent.get_text()) is not shown
 
 
 @pytest.mark.parametrize("route", GET_ROUTES)
@@ -612,17 +651,17 @@ def test_phones_are_exported_as_dialled_from_the_uk(stored, cell):
     assert exports.neutralise(exports.dialable(stored)) == cell
 
 
-def test_csv_says_how_each_persons_calls_went(demo, staff, users):
-    lead_id = book(demo, staff, ADA)
-    book(demo, staff, ADA, slot=first_free_slot(staff, skip=1))
-    book(demo, staff, ADA, slot=first_free_slot(staff, skip=2))
+def test_csv_says_how_each_persons_calls_went(demo, exporter, users):
+    lead_id = book(demo, exporter, ADA)
+    book(demo, exporter, ADA, slot=first_free_slot(exporter, skip=1))
+    book(demo, exporter, ADA, slot=first_free_slot(exporter, skip=2))
     with demo.app_context():
         first, second, _third = db.session.scalars(
             sa.select(Booking).where(Booking.lead_id == lead_id).order_by(Booking.id)
         ).all()
         first.status, second.status = "done", "cancelled"
         db.session.commit()
-    [row] = read_csv(staff.get("/admin/leads.csv"))
+    [row] = read_csv(exporter.get("/admin/leads.csv"))
     assert row["calls"] == "Call done 1; Booked 1; Cancelled 1"
 
 

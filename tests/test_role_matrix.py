@@ -1,5 +1,7 @@
 """Every admin route, for every visitor: sign-in first, then the right role, never cached.
 
+"exporter" is a staff account an admin allowed to export; plain "staff" may not.
+
 The walk reads the routes from the app at run time, so a new /admin route is checked the
 day it is added; a route whose blueprint is missing from EXPECTED_ROLES fails the suite.
 """
@@ -12,17 +14,20 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import Rule
 
+from clinic.accounts.services import create_user
 from clinic.booking.models import Booking
 from clinic.extensions import db
 from clinic.notifications.models import OutboxMessage
-from tests.auth_helpers import csrf_token, login, make_users
+from tests.auth_helpers import PASSWORD, csrf_token, login, make_users
 from tests.booking_helpers import booking_data
 from tests.helpers import soup
 
-SIGNED_IN = ("marketer", "staff", "admin")
-STAFF = ("staff", "admin")
+SIGNED_IN = ("marketer", "staff", "exporter", "admin")
+STAFF = ("staff", "exporter", "admin")
 MARKETING = ("marketer", "admin")
 ADMIN_ONLY = ("admin",)
+EXPORTERS = ("exporter", "admin")
+EXPORTER_EMAIL = "exporter@example.test"
 # Who may use each admin blueprint (admins may use all). Add every new admin blueprint here.
 EXPECTED_ROLES = {
     "accounts": SIGNED_IN,  # sign out, change one's own password
@@ -35,7 +40,11 @@ EXPECTED_ROLES = {
     "accounts_admin": ADMIN_ONLY,
 }
 # Views that ask more than their blueprint does.
-ENDPOINT_ROLES = {"leads_admin.erase": ADMIN_ONLY}
+ENDPOINT_ROLES = {
+    "leads_admin.erase": ADMIN_ONLY,
+    "leads_admin.export_csv": EXPORTERS,
+    "leads_admin.export_json": EXPORTERS,
+}
 OPEN_TO_ALL = {"/admin/login"}
 # Sent last, since it ends the session the rest of the walk needs.
 LAST = {"accounts.logout"}
@@ -102,8 +111,11 @@ def build_path(rule: Rule, ids: Ids) -> str:
 
 @pytest.fixture
 def ids(demo, client) -> Ids:
-    """One booking (so one lead and its e-mails) and one user per role."""
+    """One booking (so one lead and its e-mails), one user per role and a staff exporter."""
     users = make_users(demo)
+    with demo.app_context():
+        create_user(EXPORTER_EMAIL, PASSWORD, "staff").may_export = True
+        db.session.commit()
     assert client.post("/book", data=booking_data(client)).status_code == 303
     with demo.app_context():
         booking = db.session.scalar(sa.select(Booking))
@@ -172,7 +184,9 @@ def test_the_walk_covers_every_feature_with_admin_pages(app):
 
 @pytest.mark.parametrize("role", [None, *SIGNED_IN], ids=["signed-out", *SIGNED_IN])
 def test_role_matrix(app, client, ids, role):
-    if role:
+    if role == "exporter":
+        assert login(client, email=EXPORTER_EMAIL).status_code == 303
+    elif role:
         assert login(client, role).status_code == 303
     problems = walk(app, client, role, ids)
     assert not problems, f"{len(problems)} route(s) answered wrongly:\n" + "\n".join(problems)

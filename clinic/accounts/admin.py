@@ -1,4 +1,5 @@
-"""User management for admins: list, create, change role, deactivate and reactivate."""
+"""User management for admins: list, create, change role, deactivate and reactivate, and
+grant or withdraw a staff account's exports."""
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -95,6 +96,28 @@ def reactivate(user_id: int):
     """Let a deactivated user sign in again."""
     user = db.get_or_404(User, user_id)
     return _apply(user, lambda: services.set_active(user, True, current_user))
+
+
+@bp.post("/<int:user_id>/grant-export")
+def grant_export(user_id: int):
+    """Let a staff account download leads as CSV and subject-access exports (audited)."""
+    return _set_export(db.get_or_404(User, user_id), True)
+
+
+@bp.post("/<int:user_id>/withdraw-export")
+def withdraw_export(user_id: int):
+    """Stop a staff account downloading exports (audited)."""
+    return _set_export(db.get_or_404(User, user_id), False)
+
+
+def _set_export(user: User, allowed: bool):
+    try:
+        detail = services.set_may_export(user, allowed)  # audits the change
+    except services.Refused as refusal:
+        return _refused(str(refusal), 409)
+    db.session.commit()
+    flash(f"{detail[:1].upper()}{detail[1:]}.")
+    return redirect(url_for(".users"), 303)
 
 
 def _apply(user: User, change):

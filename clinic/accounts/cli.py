@@ -1,4 +1,5 @@
-"""`flask --app clinic users ...`: create, list and deactivate admin accounts."""
+"""`flask --app clinic users ...`: create, list and deactivate admin accounts; grant or
+withdraw a staff account's exports."""
 
 import os
 
@@ -36,7 +37,8 @@ def list_users():
     """List every account with its role and state."""
     for user in db.session.scalars(sa.select(User).order_by(User.email)):
         state = "active" if user.active else "deactivated"
-        click.echo(f"{user.email}\t{user.role}\t{state}")
+        exports = "\tmay export" if user.may_export else ""
+        click.echo(f"{user.email}\t{user.role}\t{state}{exports}")
 
 
 @users.command("deactivate")
@@ -50,3 +52,29 @@ def deactivate(email: str):
     record("user_changed", "user", user.id, detail="deactivated (command line)")
     db.session.commit()
     click.echo(f"Deactivated {user.email}.")
+
+
+@users.command("grant-export")
+@click.argument("email")
+def grant_export(email: str):
+    """Let a staff account download leads as CSV and subject-access exports."""
+    _set_export(email, True)
+
+
+@users.command("withdraw-export")
+@click.argument("email")
+def withdraw_export(email: str):
+    """Stop a staff account downloading exports."""
+    _set_export(email, False)
+
+
+def _set_export(email: str, allowed: bool) -> None:
+    user = services.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no user with e-mail {email}")
+    try:
+        detail = services.set_may_export(user, allowed, how=" (command line)")
+    except services.Refused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
+    db.session.commit()
+    click.echo(f"{detail[:1].upper()}{detail[1:]}.")

@@ -22,6 +22,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(12))
     active: Mapped[bool] = mapped_column(default=True)
+    # A staff account an admin let download leads in bulk and subject-access exports.
+    may_export: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,5 @@
-"""Role checks for admin blueprints: every route behind sign-in and the right role."""
+"""Role checks for admin blueprints: every route behind sign-in and the right role, and
+exports behind an admin's grant."""
 
 from functools import wraps
 
@@ -33,6 +34,28 @@ def roles_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def can_export(user) -> bool:
+    """Tell whether `user` may download leads as CSV or a person's subject-access export."""
+    if not user.is_authenticated:
+        return False
+    return user.role == "admin" or (user.role == "staff" and user.may_export)
+
+
+def export_required(view):
+    """Decorate an export view: sign-in and the staff role first, then `can_export`."""
+    check = require_roles("staff")
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if refusal := check():
+            return refusal
+        if not can_export(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def no_store(response):

@@ -11,6 +11,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from clinic.accounts.models import ROLES, User
+from clinic.audit.services import record
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 
@@ -153,7 +154,7 @@ def load_user(user_id: str) -> User | None:
 
 
 class Refused(Exception):
-    """The change would lock the acting admin out, so it is not made."""
+    """The change would lock the acting admin out, or break a rule, so it is not made."""
 
 
 def change_role(user: User, role: str, acting: User) -> str:
@@ -161,7 +162,25 @@ def change_role(user: User, role: str, acting: User) -> str:
     if user.id == acting.id:
         raise Refused("You cannot change your own role. Ask another admin to do it.")
     before, user.role = user.role, role
+    if user.may_export and role != "staff":  # a grant is for one staff account, not a role
+        user.may_export = False
+        return f"role {before} → {role}; may export withdrawn"
     return f"role {before} → {role}"
+
+
+def set_may_export(user: User, allowed: bool, how: str = "") -> str:
+    """Grant or withdraw a staff account's exports, audited; return what changed."""
+    if user.role == "marketer":
+        raise Refused(
+            "Marketers can never export leads or patients' data. "
+            "Change their role to staff first if they now follow up leads."
+        )
+    if user.role == "admin":
+        raise Refused("Admins may always export: only staff accounts need the permission.")
+    user.may_export = allowed
+    detail = f"may export {'granted to' if allowed else 'withdrawn from'} {user.email}"
+    record("user_changed", "user", user.id, detail=detail + how)
+    return detail
 
 
 def set_active(user: User, active: bool, acting: User) -> str:

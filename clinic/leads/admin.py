@@ -9,7 +9,13 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from clinic.accounts.roles import no_store, require_roles, roles_required
+from clinic.accounts.roles import (
+    can_export,
+    export_required,
+    no_store,
+    require_roles,
+    roles_required,
+)
 from clinic.audit.services import record
 from clinic.booking import services as booking_services
 from clinic.booking.slots import UK
@@ -45,7 +51,7 @@ def helpers() -> dict:
         "uk_short": uk_short, "machine_time": machine_time, "phone_display": phone_display,
         "status_labels": queries.STATUS_LABELS, "call_labels": booking_services.STATUS_LABELS,
         "can_take_outcome": booking_services.can_take_outcome,
-        "can_change": booking_services.can_change,
+        "can_change": booking_services.can_change, "can_export": can_export,
     }  # fmt: skip
 
 
@@ -73,8 +79,10 @@ def index():
 
 
 @bp.get("/leads.csv")
+@export_required
 def export_csv():
-    """Download every lead that matches the current filter, search and sort, as CSV."""
+    """Download every lead that matches the current filter, search and sort, as CSV (admins,
+    and staff an admin allowed)."""
     lead_filter, _problems = _filter_from_request()
     rows = queries.all_leads(lead_filter)
     body = exports.leads_csv(rows)
@@ -177,8 +185,10 @@ def _apply(lead: Lead, section: str, saved: str, change):
 
 
 @bp.get("/leads/<int:lead_id>/export.json")
+@export_required
 def export_json(lead_id: int):
-    """Download everything stored about this person, for a subject access request."""
+    """Download everything stored about this person, for a subject access request (admins, and
+    staff an admin allowed)."""
     lead = db.get_or_404(Lead, lead_id)
     body = exports.subject_access_json(
         lead, queries.bookings_of(lead.id), queries.outbox_of(lead.id)
