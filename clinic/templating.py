@@ -1,12 +1,11 @@
 """Template helpers shared by every feature's pages."""
 
-from datetime import date, datetime
 from urllib.parse import urlencode
 
 import phonenumbers
 from flask import Flask, current_app, has_request_context, request
 
-from clinic.booking.slots import UK
+from clinic import uktime
 from clinic.seo.urls import absolute_url
 
 
@@ -14,20 +13,6 @@ def book_url(clinic: str | None = None, source: str | None = None) -> str:
     """Link to the booking form, preselecting a clinic or recording the source article."""
     params = {k: v for k, v in (("clinic", clinic), ("from", source)) if v}
     return "/book" + (f"?{urlencode(params)}" if params else "")
-
-
-def uk_date(value: date | None) -> str:
-    return f"{value.day} {value:%B %Y}" if value else ""
-
-
-def uk_day_time(value: datetime) -> str:
-    """Show an aware time as people in the UK read it: Tuesday 24 November 2026, 09:15."""
-    local = value.astimezone(UK)
-    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
-
-
-def uk_iso(value: datetime) -> str:
-    return value.astimezone(UK).isoformat()
 
 
 def phone_display(value: str | None) -> str:
@@ -47,7 +32,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(book_url=book_url, absolute_url=absolute_url)
     app.jinja_env.filters.update(
-        uk_date=uk_date, uk_day_time=uk_day_time, uk_iso=uk_iso, phone_display=phone_display
+        uk_date=uktime.date_text,
+        uk_day_time=uktime.day_time,
+        uk_iso=uktime.iso,
+        uk_short=uktime.short,
+        phone_display=phone_display,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

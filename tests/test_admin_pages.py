@@ -10,13 +10,13 @@ from clinic.admin import charts, dashboard
 from clinic.audit.models import AuditEntry
 from clinic.booking.models import Booking
 from clinic.booking.services import can_take_outcome
-from clinic.booking.slots import UK
 from clinic.content.models import Article, Redirect
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
 from clinic.notifications import outbox
 from clinic.notifications.models import OutboxMessage
+from clinic.uktime import UK
 from tests.auth_helpers import ROLE_EMAILS, csrf_token, login, make_users
 from tests.booking_helpers import GOOD, booking_data, first_free_slot
 from tests.helpers import soup

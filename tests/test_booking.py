@@ -12,12 +12,12 @@ from icalendar import Calendar
 from clinic import create_app
 from clinic.booking import services, tokens
 from clinic.booking.models import Booking
-from clinic.booking.slots import UK
 from clinic.content.models import Clinic, Closure
 from clinic.content.seed import seed_demo
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
 from clinic.notifications.models import OutboxMessage
+from clinic.uktime import UK
 from tests.booking_helpers import GOOD, booking_data, first_free_slot, form_fields
 from tests.conftest import _empty_tables, app_config
 from tests.helpers import soup

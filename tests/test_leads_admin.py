@@ -14,9 +14,10 @@ from clinic.audit.models import AuditEntry
 from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads import exports, queries
+from clinic.leads import exports
 from clinic.leads.models import Lead, LeadEvent
 from clinic.notifications.models import OutboxMessage
+from clinic.uktime import to_local
 from tests.auth_helpers import csrf_token, login, make_users
 from tests.booking_helpers import booking_data, first_free_slot
 from tests.helpers import soup
@@ -308,7 +309,7 @@ def test_detail_shows_contact_calls_attribution_consent_and_timeline(demo, staff
     assert page.h1.get_text(strip=True) == "Ada Lovelace"
     assert page.select_one('a[href="tel:+447911100001"]')
     assert page.select_one('a[href="mailto:ada@example.com"]')
-    local = starts.astimezone(queries.UK)
+    local = to_local(starts)
     assert f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}" in text
     assert "ProHealth Clinic Manchester" in text and "Booked" in text
     assert "Lower back pain for two years." in text

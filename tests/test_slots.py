@@ -12,8 +12,8 @@ from clinic.booking.slots import (
     bookable_days,
     day_slots,
     is_bookable,
-    to_local,
 )
+from clinic.uktime import to_local
 
 MON_SAT = tuple(Hours(weekday, time(9), time(18)) for weekday in range(6))
 MONDAY = date(2026, 6, 1)  # BST, no clock change nearby

@@ -2,14 +2,14 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from clinic import uktime
 from clinic.admin import charts
 from clinic.booking.models import Booking
-from clinic.booking.slots import UK
 from clinic.content.models import Article, Clinic, Redirect
 from clinic.content.review import review_queue
 from clinic.dbtypes import utcnow
@@ -26,8 +26,7 @@ NO_BOOKING = "(no booking)"
 
 
 def _start_of_local_day(days_ago: int = 0):
-    local = utcnow().astimezone(UK).replace(hour=0, minute=0, second=0, microsecond=0)
-    return local - timedelta(days=days_ago)
+    return uktime.midnight(uktime.today() - timedelta(days=days_ago))
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def lead_counts() -> dict:
             sa.select(sa.func.count()).select_from(Lead).where(Lead.created_at >= moment)
         )
 
-    monday = _start_of_local_day(utcnow().astimezone(UK).weekday())
+    monday = _start_of_local_day(uktime.today().weekday())
     return {"today": since(_start_of_local_day()), "week": since(monday)}
 
 
@@ -108,7 +107,7 @@ def upcoming_calls(limit: int = 10) -> list[Booking]:
 
 def week_starts(weeks: int = WEEKS, now: datetime | None = None) -> list[date]:
     """Return the Mondays (UK dates) of the last `weeks` weeks, oldest first, this week last."""
-    today = (now or utcnow()).astimezone(UK).date()
+    today = uktime.today(now)
     monday = today - timedelta(days=today.weekday())
     return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
 
@@ -118,7 +117,7 @@ def weekly_counts(rows: Iterable[tuple[datetime, str]], mondays: list[date]) -> 
     week_index = {monday: i for i, monday in enumerate(mondays)}
     counts: dict[str, list[int]] = {}
     for moment, key in rows:
-        local = moment.astimezone(UK).date()
+        local = uktime.to_local(moment).date()
         week = week_index.get(local - timedelta(days=local.weekday()))
         if week is not None:
             counts.setdefault(key, [0] * len(mondays))[week] += 1
@@ -145,7 +144,7 @@ def _week_labels(mondays: list[date]) -> list[str]:
 
 
 def _since(monday: date) -> datetime:
-    return datetime.combine(monday, time(0), tzinfo=UK)
+    return uktime.midnight(monday)
 
 
 def leads_per_week_by_clinic(weeks: int = WEEKS) -> charts.BarChart:

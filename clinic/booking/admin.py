@@ -12,6 +12,7 @@ from wtforms import DateField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
+from clinic import uktime
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.services import record
 from clinic.booking import catalogue, picker, queries, services
@@ -23,13 +24,12 @@ from clinic.booking.services import (
     OutcomeRefused,
     can_take_outcome,
     record_outcome,
-    uk_today,
 )
-from clinic.booking.slots import to_local
 from clinic.content.models import Clinic
 from clinic.extensions import db
 from clinic.leads import services as leads
 from clinic.leads.models import Lead
+from clinic.uktime import to_local
 from clinic.untrusted_urls import local_path
 
 # The prefix is /admin, not /admin/bookings, so that a call is booked from its lead's address
@@ -56,11 +56,11 @@ class AgendaFilter(FlaskForm):
         csrf = False
 
     clinic = SelectField("Clinic", choices=[SelectChoice("", "All clinics")], default="")
-    start = DateField("From", name="from", default=uk_today, validators=[Optional(), in_years])
+    start = DateField("From", name="from", default=uktime.today, validators=[Optional(), in_years])
     end = DateField("To", name="to", validators=[Optional(), in_years])
 
     def first_day(self) -> date:
-        return self.start.data or uk_today()
+        return self.start.data or uktime.today()
 
     def last_day(self) -> date:
         return self.end.data or self.first_day() + timedelta(days=DEFAULT_DAYS)
@@ -111,7 +111,7 @@ def agenda():
 
 def _render_agenda(form: AgendaFilter, **context) -> str:
     return render_template(
-        "booking_admin/agenda.html", form=form, today=uk_today(), local=to_local,
+        "booking_admin/agenda.html", form=form, today=uktime.today(), local=to_local,
         can_take_outcome=can_take_outcome, can_change=services.can_change,
         status_labels=STATUS_LABELS, **context,
     )  # fmt: skip
@@ -266,8 +266,7 @@ def _refused_for_lead(message: str, lead_id: int, verb: str):
 
 
 def _when(booking: Booking) -> str:
-    local = to_local(booking.starts_at)
-    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M}, {booking.clinic.name}"
+    return f"{uktime.call_time(booking.starts_at, year=False)}, {booking.clinic.name}"
 
 
 def _lead_url(lead_id: int) -> str:

@@ -1,10 +1,11 @@
 """Free slots at a clinic: its hours and closures (catalogue) and its active bookings."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
+from clinic import uktime
 from clinic.booking import slots
 from clinic.booking.catalogue import BookableClinic
 from clinic.booking.models import Booking
@@ -39,7 +40,7 @@ def taken_between(clinic: BookableClinic, start: datetime, end: datetime) -> fro
 
 
 def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=slots.UK)
+    return uktime.midnight(day)
 
 
 def taken_on(clinic: BookableClinic, day: date) -> frozenset[datetime]:
@@ -57,7 +58,7 @@ def bookable_days(clinic: BookableClinic, now: datetime) -> list[date]:
 
 
 def is_free(clinic: BookableClinic, start: datetime, now: datetime) -> bool:
-    day = slots.to_local(start).date()
+    day = uktime.to_local(start).date()
     taken = taken_on(clinic, day)
     return slots.is_bookable(start, clinic.hours, clinic.closures, taken, now, rules())
 

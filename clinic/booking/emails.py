@@ -5,10 +5,10 @@ from datetime import timedelta
 from flask import current_app
 
 from clinic.booking import ics, tokens
-from clinic.booking.slots import to_local
 from clinic.dbtypes import utcnow
 from clinic.notifications import outbox
 from clinic.seo.urls import absolute_url
+from clinic.uktime import to_local
 
 REMINDER_BEFORE = timedelta(hours=24)
 CHANGE_WORDS = {"booked": "New booking", "rescheduled": "Rescheduled", "cancelled": "Cancelled"}

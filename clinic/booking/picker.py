@@ -3,9 +3,10 @@
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
+from clinic import uktime
 from clinic.booking import availability, catalogue
-from clinic.booking.slots import to_local
 from clinic.dbtypes import utcnow
+from clinic.uktime import to_local
 
 CHOOSE = "Choose a time from the list."
 # A start outside these years is no booking time: refused before any date arithmetic, which
@@ -13,9 +14,7 @@ CHOOSE = "Choose a time from the list."
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 
-@lru_cache(maxsize=512)
-def day_label(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
+day_label = lru_cache(maxsize=512)(uktime.day_label)
 
 
 def day_choices(clinic, now: datetime) -> list[tuple[date, str]]:
@@ -37,7 +36,7 @@ def slot_choices(clinic, day: date, now: datetime) -> list[tuple[str, str]]:
     if not in_horizon(day, now):
         return []
     starts = availability.free_slots(clinic, day, now)
-    return [(to_local(s).isoformat(), f"{to_local(s):%H:%M}") for s in starts]
+    return [(to_local(s).isoformat(), uktime.clock(s)) for s in starts]
 
 
 def parse_day(value: str | None, days: list[tuple[date, str]]) -> date | None:

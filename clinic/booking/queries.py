@@ -1,15 +1,15 @@
 """The calls staff see: who is booked on which UK day at which clinic."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from itertools import groupby
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from clinic.booking.models import Booking
-from clinic.booking.slots import UK, to_local
 from clinic.content.models import Clinic
 from clinic.extensions import db
+from clinic.uktime import midnight, to_local
 
 
 def calls_between(first: date, last: date, clinic: Clinic | None = None) -> list[Booking]:
@@ -18,8 +18,8 @@ def calls_between(first: date, last: date, clinic: Clinic | None = None) -> list
         sa.select(Booking)
         .where(
             Booking.status != "cancelled",
-            Booking.starts_at >= datetime.combine(first, time(0), tzinfo=UK),
-            Booking.starts_at < datetime.combine(last + timedelta(days=1), time(0), tzinfo=UK),
+            Booking.starts_at >= midnight(first),
+            Booking.starts_at < midnight(last + timedelta(days=1)),
         )
         .options(selectinload(Booking.lead), selectinload(Booking.clinic))
         .order_by(Booking.starts_at, Booking.id)

@@ -6,19 +6,20 @@ records the timeline and (when staff act) the audit entry, and commits, because 
 race means starting the transaction again. The steps under them only flush."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import ServiceUnavailable
 
+from clinic import uktime
 from clinic.audit.services import record
 from clinic.booking import availability, catalogue, emails
 from clinic.booking.models import Booking
-from clinic.booking.slots import to_local
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import services as leads
+from clinic.uktime import to_local
 
 STATUS_LABELS = {"confirmed": "Booked", "cancelled": "Cancelled", "done": "Call done",
                  "no_show": "No show"}  # fmt: skip
@@ -248,16 +249,12 @@ def refuse_change(booking: Booking, now: datetime | None = None) -> None:
 
 
 def _describe(booking: Booking) -> str:
-    return f"{to_local(booking.starts_at):%A %d %B %Y %H:%M} at {booking.clinic.name}"
-
-
-def uk_today(now: datetime | None = None) -> date:
-    return to_local(now or utcnow()).date()
+    return f"{uktime.call_time(booking.starts_at)}, {booking.clinic.name}"
 
 
 def can_take_outcome(booking: Booking, now: datetime | None = None) -> bool:
     """Tell whether the call is confirmed and today or earlier (UK), so it may be closed."""
-    return booking.status == "confirmed" and to_local(booking.starts_at).date() <= uk_today(now)
+    return booking.status == "confirmed" and to_local(booking.starts_at).date() <= uktime.today(now)
 
 
 def record_outcome(booking: Booking, outcome: str, actor: str, now: datetime | None = None):
@@ -283,5 +280,4 @@ def record_outcome(booking: Booking, outcome: str, actor: str, now: datetime | N
 
 
 def _when(booking: Booking) -> str:
-    local = to_local(booking.starts_at)
-    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}, {booking.clinic.city}"
+    return f"{uktime.call_time(booking.starts_at)}, {booking.clinic.city}"

@@ -4,9 +4,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-UK = ZoneInfo("Europe/London")
+from clinic.uktime import UK
 
 
 @dataclass(frozen=True)
@@ -103,11 +102,6 @@ def bookable_days(
         and not _is_closed(day, closures)
         and (first < day < last or day_slots(day, hours, closures, (), now_utc, rules))
     ]
-
-
-def to_local(start: datetime) -> datetime:
-    """Convert an aware datetime (normally UTC) to Europe/London local time."""
-    return _utc(start, "start").astimezone(UK)
 
 
 def _utc(value: datetime, name: str) -> datetime:

@@ -3,12 +3,11 @@
 Every page that shows a person's data is audited, in the same transaction as any change.
 """
 
-from datetime import datetime
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from clinic import uktime
 from clinic.accounts.roles import (
     can_export,
     export_required,
@@ -18,8 +17,6 @@ from clinic.accounts.roles import (
 )
 from clinic.audit.services import record
 from clinic.booking import services as booking_services
-from clinic.booking.slots import UK
-from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import exports, forms, privacy, queries, services
 from clinic.leads.models import Lead
@@ -31,24 +28,11 @@ bp.before_request(require_roles("staff"))
 bp.after_request(no_store)
 
 
-def uk_short(value: datetime | None) -> str:
-    """Show a time briefly, in UK time: Tue 24 Nov 2026, 09:15."""
-    if value is None:
-        return ""
-    local = value.astimezone(UK)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
-
-
-def machine_time(value: datetime) -> str:
-    """Return a <time datetime> value: valid HTML wants at most milliseconds."""
-    return value.astimezone(UK).isoformat(timespec="seconds")
-
-
 @bp.context_processor
 def helpers() -> dict:
     """Give the leads templates their formatting helpers and the status labels."""
     return {
-        "uk_short": uk_short, "machine_time": machine_time, "phone_display": phone_display,
+        "uk_short": uktime.short, "machine_time": uktime.iso, "phone_display": phone_display,
         "status_labels": queries.STATUS_LABELS, "call_labels": booking_services.STATUS_LABELS,
         "can_take_outcome": booking_services.can_take_outcome,
         "can_change": booking_services.can_change, "can_export": can_export,
@@ -88,7 +72,7 @@ def export_csv():
     body = exports.leads_csv(rows)
     record("leads_exported", "lead", None, f"{lead_filter.describe()} rows={len(rows)}")
     db.session.commit()
-    name = f"leads-{utcnow().astimezone(UK):%Y-%m-%d}.csv"
+    name = f"leads-{uktime.today():%Y-%m-%d}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, mimetype="text/csv", headers=headers)
 

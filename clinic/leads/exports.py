@@ -8,9 +8,9 @@ from datetime import date, datetime
 import phonenumbers
 import sqlalchemy as sa
 
+from clinic import uktime
 from clinic.booking.models import Booking
 from clinic.booking.services import STATUS_LABELS as CALL_LABELS
-from clinic.booking.slots import UK
 from clinic.dbtypes import utcnow
 from clinic.leads.models import Lead
 from clinic.leads.queries import Row
@@ -47,7 +47,7 @@ def dialable(phone: str | None) -> str:
 
 
 def uk_time(value: datetime | None) -> str:
-    return value.astimezone(UK).strftime("%Y-%m-%d %H:%M") if value else ""
+    return uktime.spreadsheet(value)
 
 
 def _calls(counts: dict[str, int]) -> str:

@@ -4,7 +4,7 @@ import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import phonenumbers
 import sqlalchemy as sa
@@ -12,12 +12,12 @@ from sqlalchemy.orm import joinedload
 
 from clinic.accounts.models import User
 from clinic.booking.models import CALL_LENGTH, Booking
-from clinic.booking.slots import UK
 from clinic.content.models import Clinic
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import LEAD_STATUSES, Lead
 from clinic.notifications.models import OutboxMessage
+from clinic.uktime import midnight
 
 STATUS_LABELS = {
     "new": "New",
@@ -141,11 +141,6 @@ def _page(raw: str | None) -> int:
     return MAX_PAGE if len(raw) > 9 else min(max(int(raw), 1), MAX_PAGE)
 
 
-def uk_midnight(day: date) -> datetime:
-    """Return the start of a UK calendar day as an aware datetime."""
-    return datetime.combine(day, time(0), tzinfo=UK)
-
-
 def _like(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -185,9 +180,9 @@ def conditions(lead_filter: LeadFilter, with_status: bool = True) -> list:
         )
         where.append(Lead.id.in_(at_clinic))
     if lead_filter.created_from:
-        where.append(Lead.created_at >= uk_midnight(lead_filter.created_from))
+        where.append(Lead.created_at >= midnight(lead_filter.created_from))
     if lead_filter.created_to:
-        where.append(Lead.created_at < uk_midnight(lead_filter.created_to + timedelta(days=1)))
+        where.append(Lead.created_at < midnight(lead_filter.created_to + timedelta(days=1)))
     if lead_filter.source_article:
         where.append(Lead.source_article == lead_filter.source_article)
     if lead_filter.utm_source:
