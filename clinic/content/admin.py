@@ -417,12 +417,7 @@ def compare(section: str, item_id: int):
         older, newer = newer, older
     return render_template(
         "content_admin/compare.html", kind=kind, section=section, item=item, older=older,
-        newer=newer, fields=revisions.field_changes(kind, older.snapshot, newer.snapshot),
-        body_field=revisions.label(revisions.BODY_FIELD[kind]),
-        body_diff=revisions.line_diff(
-            older.snapshot.get(revisions.BODY_FIELD[kind]) or "",
-            newer.snapshot.get(revisions.BODY_FIELD[kind]) or "",
-        ),
+        newer=newer, comparison_=revisions.compare(kind, older.snapshot, newer.snapshot),
     )  # fmt: skip
 
 

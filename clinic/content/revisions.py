@@ -195,3 +195,21 @@ def line_diff(old_text: str, new_text: str, context: int = 3) -> list[DiffRow]:
                     )
                 )
     return rows
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two versions of an item side by side: the fields, then the body line by line."""
+
+    fields: list[FieldChange]
+    body_label: str | None
+    body_diff: list[DiffRow]
+
+
+def compare(kind: str, old: dict, new: dict) -> Comparison:
+    """Compare two snapshots, on the fields `new` holds (a form holds no publication dates)."""
+    fields = [change for change in field_changes(kind, old, new) if change.field in new]
+    body = BODY_FIELD[kind]
+    if body is None or body not in new:
+        return Comparison(fields, None, [])
+    return Comparison(fields, label(body), line_diff(old.get(body) or "", new.get(body) or ""))
