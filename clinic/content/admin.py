@@ -4,13 +4,14 @@ Marketers and admins only (staff get 403). Every change goes through clinic.cont
 (or redirects / images), which records a revision and an audit entry; the view commits.
 """
 
+from functools import partial
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic import MAX_ID
 from clinic.accounts.roles import no_store, require_roles
-from clinic.audit.services import record
 from clinic.content import (
     editing,
     images,
@@ -187,7 +188,7 @@ def _edit_publishable(kind: str, item_id: int | None):
     adding = action[4:] if action in ADD_ACTIONS and kind == "article" else None
     added = _add_blank_rows(form, adding)
     if request.method == "GET":
-        form.base_revision.data = editing.latest_revision_id(kind, item)
+        _open_version(kind, item, form)
         form.base_pending.data = pending.stamp if pending else ""
         return _editor(kind, item, form)
     if adding:
@@ -195,7 +196,7 @@ def _edit_publishable(kind: str, item_id: int | None):
     if action not in ("save", "preview", *editing.TARGET_STATUS, *PENDING_ACTIONS):
         abort(400)
     if action == "discard_draft":
-        return _discard_pending(kind, item)
+        return _discard_pending(kind, item, form)
     if not form.validate():
         return _editor(kind, item, form, status=422)
     values = form.values()
@@ -213,16 +214,23 @@ def _edit_publishable(kind: str, item_id: int | None):
 
 
 def _save_pending(kind: str, item, form, values: dict):
-    if conflict := _unconfirmed_conflict(kind, item, form):
+    version = form.expected_version()
+    save = partial(editing.save_pending, kind, item, values, version)
+    if conflict := _refused(kind, item, form, values, save):
         return _editor(kind, item, form, action="save_draft", conflict=conflict, status=409)
-    editing.save_pending(kind, item, values)
     return _saved(kind, item, "Changes saved as a draft. The live page has not changed.")
 
 
-def _discard_pending(kind: str, item):
+def _discard_pending(kind: str, item, form):
     if item is None:
         abort(400)
-    if not editing.discard_pending(kind, item):
+    try:
+        discarded = editing.discard_pending(kind, item, form.expected_version())
+    except editing.EditConflict:
+        db.session.rollback()
+        message = "Someone saved this since you opened it, so nothing was discarded. Check what is "
+        return _saved(kind, item, message + "saved now, then discard again if you wish.")
+    if not discarded:
         return _saved(kind, item, "There were no unpublished changes to discard.")
     return _saved(kind, item, "Unpublished changes discarded. The editor shows the live version.")
 
@@ -232,10 +240,11 @@ def _save_publishable(kind: str, item, form, values: dict, action: str):
     checks = editing.check(kind, target, values, editing.target_status(kind, target, action))
     if _show_problems(form, checks):
         return _editor(kind, item, form, checks=checks, action=action, status=422)
-    if conflict := _unconfirmed_conflict(kind, item, form):
+    version = form.expected_version() if item else None
+    save = partial(editing.save, kind, target, values, action, version=version)
+    if conflict := _refused(kind, item, form, values, save):
         return _editor(kind, item, form, checks=checks, action=action, conflict=conflict,
                        status=409)  # fmt: skip
-    editing.save(kind, target, values, action)
     return _saved(kind, target, _status_message(target))
 
 
@@ -259,13 +268,30 @@ def _status_message(item) -> str:
     }.get(item.status, "Draft saved.")
 
 
-def _unconfirmed_conflict(kind: str, item, form):
-    """Return the revision (or a live item's unpublished changes) someone saved since this
-    editor opened, unless the editor has ticked "save my version anyway"."""
-    conflict = editing.saved_since(kind, item, form.base_revision.data)
-    if conflict is None and kind in editing.PUBLISHABLE:
-        conflict = editing.pending_since(kind, item, form.base_pending.data)
-    return None if conflict is None or form.overwrite.data else conflict
+def _open_version(kind: str, item, form) -> None:
+    """Keep in the form the version (and revision) the editor opens, to save from."""
+    form.version.data = str(item.version) if item else ""
+    if hasattr(form, "base_revision"):
+        form.base_revision.data = editing.latest_revision_id(kind, item)
+
+
+def _refused(kind: str, item, form, values: dict, save) -> editing.Conflict | None:
+    """Run `save` (a service call that flushes) unless someone saved the item after the version
+    the form sent, even at the same moment; then roll back and return what they saved, and
+    let "save anyway" replace that version (`seen_version`), and only that one."""
+    try:
+        save()
+    except editing.EditConflict:
+        db.session.rollback()
+        form.seen_version.data = str(item.version)
+        return editing.conflict(
+            kind, item, values, _data(form, "base_revision"), _data(form, "base_pending")
+        )
+    return None
+
+
+def _data(form, name: str) -> str:
+    return (form[name].data or "") if name in form else ""
 
 
 def _editor(kind, item, form, checks=None, action=None, status=200, conflict=None, focus=None):
@@ -319,11 +345,12 @@ def _save_or_refuse(kind: str, item, form, editor, message: str):
     if editing.slug_taken(kind, values["slug"], item.id if item else None):
         form.slug.errors.append(f"Another {kind} already uses this slug. Choose another.")
         return editor(item, form, 422)
-    if conflict := _unconfirmed_conflict(kind, item, form):
+    target = item or editing.MODELS[kind]()
+    version = form.expected_version() if item else None
+    save = partial(editing.save, kind, target, values, version=version)
+    if conflict := _refused(kind, item, form, values, save):
         return editor(item, form, 409, conflict)
-    item = item or editing.MODELS[kind]()
-    editing.save(kind, item, values)
-    return _saved(kind, item, message)
+    return _saved(kind, target, message)
 
 
 def _clinic_data(item: Clinic | None) -> dict:
@@ -349,7 +376,7 @@ def edit_clinic(item_id: int | None):
     item = _item_or_404("clinic", item_id) if item_id else None
     form = ClinicForm(data=_clinic_data(item)) if request.method == "GET" else ClinicForm()
     if request.method == "GET":
-        form.base_revision.data = editing.latest_revision_id("clinic", item)
+        _open_version("clinic", item, form)
     adding = request.form.get("action") == "add-closures"
     focus = None
     if (len(form.closures) == 0 or adding) and not form.closures.full:
@@ -379,7 +406,7 @@ def edit_person(item_id: int | None):
     data = {name: getattr(item, name) for name in revisions.FIELDS["person"]} if item else {}
     form = PersonForm(data=data) if request.method == "GET" else PersonForm()
     if request.method == "GET":
-        form.base_revision.data = editing.latest_revision_id("person", item)
+        _open_version("person", item, form)
     if request.method == "GET" or not form.validate():
         return _person_editor(item, form, 200 if request.method == "GET" else 422)
     return _save_or_refuse("person", item, form, _person_editor, "Saved.")
@@ -494,22 +521,40 @@ def redirects_index():
 def edit_redirect(redirect_id: int):
     """Change where a redirect points (or which path it answers)."""
     item = db.session.get(Redirect, redirect_id) or abort(404)
-    form = RedirectForm(obj=item)
+    form = RedirectForm(data=_opened(item, "old_path", "new_path"))
+    conflict = None
     if form.validate_on_submit():
+        values = {"old_path": form.old_path.data, "new_path": form.new_path.data}
+        save = partial(
+            redirects.save,
+            values["old_path"],
+            values["new_path"],
+            current_user.email,
+            item,
+            by_hand=True,
+            version=form.expected_version(),
+        )
         try:
-            redirects.save(
-                form.old_path.data, form.new_path.data, current_user.email, item, by_hand=True
-            )
+            conflict = _refused("redirect", item, form, values, save)
         except RedirectError as error:
             form[error.field].errors.append(str(error))
         else:
-            db.session.commit()
-            flash("Redirect saved.")
-            return redirect(url_for("content_admin.redirects_index"), 303)
+            if conflict is None:
+                db.session.commit()
+                flash("Redirect saved.")
+                return redirect(url_for("content_admin.redirects_index"), 303)
     return render_template(
         "content_admin/redirect.html", form=form, item=item, errors=error_list(form),
-        delete_form=ConfirmForm(formdata=None),
-    ), 422 if form.errors else 200  # fmt: skip
+        delete_form=ConfirmForm(formdata=None), conflict=conflict,
+    ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
+
+
+def _opened(item, *names: str) -> dict | None:
+    """Return the form's data as the editor opens it, with the item's version (None on a POST:
+    the form then reads what was sent)."""
+    if request.method != "GET":
+        return None
+    return {"version": str(item.version), **{name: getattr(item, name) for name in names}}
 
 
 @bp.post("/redirects/<int:redirect_id>/delete")
@@ -557,18 +602,20 @@ def _images_page(form, status):
 def edit_image(image_id: int):
     """Change an image's alternative text, or delete the image."""
     item = db.session.get(Image, image_id) or abort(404)
-    form = ImageAltForm(obj=item)
+    form = ImageAltForm(data=_opened(item, "alt"))
+    conflict = None
     if form.validate_on_submit():
-        item.alt = form.alt.data.strip()
-        record("image_edit", "image", item.id, detail=item.name)
-        db.session.commit()
-        flash("Alternative text saved.")
-        return redirect(url_for("content_admin.images_index"), 303)
+        values = {"alt": form.alt.data.strip()}
+        save = partial(images.set_alt, item, values["alt"], form.expected_version())
+        if (conflict := _refused("image", item, form, values, save)) is None:
+            db.session.commit()
+            flash("Alternative text saved.")
+            return redirect(url_for("content_admin.images_index"), 303)
     return render_template(
         "content_admin/image.html", form=form, item=item, errors=error_list(form),
         delete_form=ConfirmForm(formdata=None), snippet=images.markdown_snippet(item),
-        file_name=images.file_name,
-    ), 422 if form.errors else 200  # fmt: skip
+        file_name=images.file_name, conflict=conflict,
+    ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
 
 
 @bp.post("/images/<int:image_id>/delete")
