@@ -16,6 +16,7 @@ from clinic.content import (
     editing,
     images,
     markdown,
+    presence,
     queries,
     redirects,
     review,
@@ -87,6 +88,17 @@ def _item_or_404(kind: str, item_id: int):
 
 def _people() -> list[Person]:
     return list(db.session.scalars(sa.select(Person).order_by(Person.name)))
+
+
+def _presence(kind: str, item) -> list:
+    """Note that this account opened the item's editor (on a GET, committed at once) and return
+    the other accounts that opened it lately."""
+    if item is None:
+        return []
+    if request.method == "GET":
+        presence.opened(kind, item.id, current_user.id, current_user.email)
+        db.session.commit()
+    return presence.others(kind, item.id, current_user.id)
 
 
 def _saved(kind: str, item, message: str):
@@ -301,6 +313,7 @@ def _editor(kind, item, form, checks=None, action=None, status=200, conflict=Non
         conflict=conflict, pending=editing.pending(kind, item),
         public_path=editing.public_path(kind, item) if item and item.is_visible else None,
         seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH), focus=focus,
+        others=_presence(kind, item), minutes_ago=presence.minutes_ago,
     ), status  # fmt: skip
 
 
@@ -394,7 +407,8 @@ def _clinic_editor(item, form, status=200, conflict=None, focus=None):
     return render_template(
         "content_admin/clinic.html", kind="clinic", section="clinics", item=item, form=form,
         errors=error_list(form), days=DAY_NAMES, conflict=conflict, focus=focus,
-        closure_dates=closure_dates(),
+        closure_dates=closure_dates(), others=_presence("clinic", item),
+        minutes_ago=presence.minutes_ago,
     ), status  # fmt: skip
 
 
@@ -415,7 +429,8 @@ def edit_person(item_id: int | None):
 def _person_editor(item, form, status=200, conflict=None):
     return render_template(
         "content_admin/person.html", kind="person", section="people", item=item, form=form,
-        errors=error_list(form), conflict=conflict,
+        errors=error_list(form), conflict=conflict, others=_presence("person", item),
+        minutes_ago=presence.minutes_ago,
     ), status  # fmt: skip
 
 
@@ -546,6 +561,7 @@ def edit_redirect(redirect_id: int):
     return render_template(
         "content_admin/redirect.html", form=form, item=item, errors=error_list(form),
         delete_form=ConfirmForm(formdata=None), conflict=conflict,
+        others=_presence("redirect", item), minutes_ago=presence.minutes_ago,
     ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
 
 
@@ -614,7 +630,8 @@ def edit_image(image_id: int):
     return render_template(
         "content_admin/image.html", form=form, item=item, errors=error_list(form),
         delete_form=ConfirmForm(formdata=None), snippet=images.markdown_snippet(item),
-        file_name=images.file_name, conflict=conflict,
+        file_name=images.file_name, conflict=conflict, others=_presence("image", item),
+        minutes_ago=presence.minutes_ago,
     ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
 
 

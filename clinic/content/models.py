@@ -259,3 +259,19 @@ class ReviewReminder(db.Model):
 
     def __repr__(self) -> str:
         return f"<ReviewReminder {self.iso_week} {self.recipient}>"
+
+
+class EditorPresence(db.Model):
+    """One account's latest opening of one item's editor, so others editing it see who else is
+    there (a row per item and account, rewritten on each opening)."""
+
+    __table_args__ = (sa.Index("ix_editor_presence_opened_at", "opened_at"),)
+    content_type: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    content_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    # No foreign key, as on a revision: the row is gone within minutes anyway.
+    user_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    user_email: Mapped[str] = mapped_column(sa.String(254))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<EditorPresence {self.content_type}:{self.content_id} {self.user_email}>"

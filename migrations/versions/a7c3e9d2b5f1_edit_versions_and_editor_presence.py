@@ -28,8 +28,24 @@ def upgrade():
                 sa.Column('version', sa.Integer(), server_default='1', nullable=False)
             )
 
+    op.create_table(
+        'editor_presence',
+        sa.Column('content_type', sa.String(length=12), nullable=False),
+        sa.Column('content_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('user_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('user_email', sa.String(length=254), nullable=False),
+        sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('content_type', 'content_id', 'user_id', name=op.f('pk_editor_presence')),
+    )
+    with op.batch_alter_table('editor_presence', schema=None) as batch_op:
+        batch_op.create_index('ix_editor_presence_opened_at', ['opened_at'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('editor_presence', schema=None) as batch_op:
+        batch_op.drop_index('ix_editor_presence_opened_at')
+    op.drop_table('editor_presence')
+
     for table in reversed(VERSIONED):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('version')
