@@ -259,3 +259,39 @@ def test_presence_goes_after_the_window_and_old_rows_are_pruned(marketer, demo):
         presence.opened("article", item_id, 99, "x@example.test")
         presence.opened("article", item_id, 99, "x@example.test")
         assert len(presence.others("article", item_id, 0)) == 2  # one row per account
+
+
+def _draft_article(app) -> tuple[int, str]:
+    item_id, path = _article(app)
+    with app.app_context():
+        db.session.get(Article, item_id).status = "draft"
+        db.session.commit()
+    return item_id, path
+
+
+def test_deleting_an_item_someone_saved_since_is_refused_until_confirmed_again(marketer, demo):
+    item_id, path = _draft_article(demo)
+    confirm = form_data(marketer.get(f"{path}/delete"), "main form")
+    editor_post(_colleague(demo), path, "draft", title="Their last words")
+    refused = marketer.post(f"{path}/delete", data=confirm)
+    assert refused.status_code == 409
+    assert "nothing was deleted" in soup(refused).select_one("#conflict").get_text()
+    with demo.app_context():
+        assert db.session.get(Article, item_id).title == "Their last words"
+    again = form_data(refused, "main form")
+    assert marketer.post(f"{path}/delete", data=again).status_code == 303
+
+
+def test_restoring_over_a_save_made_meanwhile_is_refused(marketer, demo):
+    item_id, path = _draft_article(demo)
+    editor_post(marketer, path, "draft", title="An older title")
+    editor_post(marketer, path, "draft", title="The newer title")
+    revision = soup(marketer.get(f"{path}/revisions")).select("a[href*='/revisions/']")
+    older = [a["href"] for a in revision if "compare" not in a["href"]][-1]
+    confirm = form_data(marketer.get(older), "main form")
+    editor_post(_colleague(demo), path, "draft", title="Saved meanwhile")
+    refused = marketer.post(older, data=confirm)
+    assert refused.status_code == 409
+    assert "nothing was restored" in soup(refused).select_one("#conflict").get_text()
+    with demo.app_context():
+        assert db.session.get(Article, item_id).title == "Saved meanwhile"

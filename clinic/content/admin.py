@@ -31,6 +31,7 @@ from clinic.content.forms import (
     ConfirmForm,
     ImageAltForm,
     ImageForm,
+    ItemConfirmForm,
     PageForm,
     PersonForm,
     RedirectForm,
@@ -338,11 +339,18 @@ def delete(section: str, item_id: int):
     item = _item_or_404(kind, item_id)
     if kind not in editing.PUBLISHABLE or item.status in editing.LIVE:
         abort(404)
-    form = ConfirmForm()
+    form = ItemConfirmForm(data=_opened(item))
     if not form.validate_on_submit():
         return render_template("content_admin/delete.html", kind=kind, item=item, form=form)
     title = item.title
-    editing.delete(kind, item)
+    try:
+        editing.delete(kind, item, form.expected_version())
+    except editing.EditConflict:
+        db.session.rollback()
+        form.version.data = str(item.version)  # warned now: pressing again deletes
+        return render_template(
+            "content_admin/delete.html", kind=kind, item=item, form=form, moved=True
+        ), 409
     db.session.commit()
     flash(f"Deleted “{title}”.")
     return redirect(url_for("content_admin.index"), 303)
@@ -476,7 +484,7 @@ def restore(section: str, item_id: int, revision_id: int):
     kind = KINDS[section]
     item = _item_or_404(kind, item_id)
     revision = revisions.get(kind, item_id, revision_id) or abort(404)
-    form = ConfirmForm()
+    form = ItemConfirmForm(data=_opened(item))
     values = editing.restorable_values(kind, revision)
     publishable = kind in editing.PUBLISHABLE
     status = item.status if publishable else None
@@ -491,23 +499,33 @@ def restore(section: str, item_id: int, revision_id: int):
         publishable and item.status in editing.LIVE and request.form.get("action") == "pending"
     )
     submitted = form.validate_on_submit()
-    if submitted and as_draft and not editing.slug_taken(kind, values["slug"], item_id):
-        editing.save_pending(kind, item, values)
-        return _saved(kind, item, f"Revision {revision.id} is now the unpublished changes. "
-                                  "The live page has not changed.")  # fmt: skip
-    confirmed = not checks.warnings or form.confirm_warnings.data
-    if submitted and not confirmed:
-        form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
-    if not submitted or checks.problems or not confirmed:
-        return render_template(
-            "content_admin/revision.html", kind=kind, section=section, item=item,
-            revision=revision, form=form, checks=checks, errors=error_list(form),
-            fields=revisions.field_changes(kind, revision.snapshot, revision.snapshot),
-            body_key=revisions.BODY_FIELD[kind],
-            body_label=revisions.label(revisions.BODY_FIELD[kind]),
-        ), 422 if request.method == "POST" else 200  # fmt: skip
-    editing.restore(kind, item, revision)
+    page = partial(_revision_page, kind, section, item, revision, form, checks)
+    try:
+        if submitted and as_draft and not editing.slug_taken(kind, values["slug"], item_id):
+            editing.save_pending(kind, item, values, form.expected_version())
+            return _saved(kind, item, f"Revision {revision.id} is now the unpublished changes. "
+                                      "The live page has not changed.")  # fmt: skip
+        confirmed = not checks.warnings or form.confirm_warnings.data
+        if submitted and not confirmed:
+            form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
+        if not submitted or checks.problems or not confirmed:
+            return page(422 if request.method == "POST" else 200)
+        editing.restore(kind, item, revision, form.expected_version())
+    except editing.EditConflict:
+        db.session.rollback()
+        form.version.data = str(item.version)  # warned now: pressing again restores
+        return page(409, moved=True)
     return _saved(kind, item, f"Restored the version of revision {revision.id}.")
+
+
+def _revision_page(kind, section, item, revision, form, checks, status, moved=False):
+    return render_template(
+        "content_admin/revision.html", kind=kind, section=section, item=item,
+        revision=revision, form=form, checks=checks, errors=error_list(form), moved=moved,
+        fields=revisions.field_changes(kind, revision.snapshot, revision.snapshot),
+        body_key=revisions.BODY_FIELD[kind],
+        body_label=revisions.label(revisions.BODY_FIELD[kind]),
+    ), status  # fmt: skip
 
 
 # -- redirects -----------------------------------------------------------------------------

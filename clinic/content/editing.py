@@ -228,12 +228,12 @@ def restorable_values(kind: str, revision: Revision) -> dict:
     return values
 
 
-def restore(kind: str, item, revision: Revision) -> Revision:
+def restore(kind: str, item, revision: Revision, version: int | None = None) -> Revision:
     """Bring back an old version's content as a new revision; the status stays as it is."""
     values = restorable_values(kind, revision)
     return save(
         kind, item, values, "save", note=f"Restored revision {revision.id}",
-        audit="content_restore",
+        audit="content_restore", version=version,
     )  # fmt: skip
 
 

@@ -430,6 +430,10 @@ class ConfirmForm(FlaskForm):
     confirm_warnings = BooleanField("I have checked the warnings above and want to publish anyway")
 
 
+class ItemConfirmForm(VersionGuard, ConfirmForm):
+    """A button that changes one item (restore, delete), from the version its page showed."""
+
+
 def error_list(form) -> list[tuple[str, str]]:
     """Return (field id, message) for every error, also inside repeatable rows, in page order."""
     found: list[tuple[str, str]] = []
