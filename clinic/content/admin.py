@@ -296,6 +296,8 @@ def _refused(kind: str, item, form, values: dict, save) -> editing.Conflict | No
         save()
     except editing.EditConflict:
         db.session.rollback()
+        if item is None:
+            raise  # a new item has no version: another row it touched moved on (a redirect)
         form.seen_version.data = str(item.version)
         return editing.conflict(
             kind, item, values, _data(form, "base_revision"), _data(form, "base_pending")
@@ -467,7 +469,7 @@ def compare(section: str, item_id: int):
         older, newer = newer, older
     return render_template(
         "content_admin/compare.html", kind=kind, section=section, item=item, older=older,
-        newer=newer, comparison_=revisions.compare(kind, older.snapshot, newer.snapshot),
+        newer=newer, compared=revisions.compare(kind, older.snapshot, newer.snapshot),
     )  # fmt: skip
 
 
