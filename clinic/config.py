@@ -78,6 +78,8 @@ def from_environment(instance_path: str) -> dict:
         ),
         # How long a request waits for a row or table another one holds before giving up.
         "CLINIC_LOCK_TIMEOUT_MS": int(os.environ.get("CLINIC_LOCK_TIMEOUT_MS", "10000")),
+        # The editor names the other accounts that opened the same item this recently.
+        "CONTENT_PRESENCE_MINUTES": int(os.environ.get("CONTENT_PRESENCE_MINUTES", "5")),
         "BOOKING_MIN_NOTICE_MINUTES": int(os.environ.get("BOOKING_MIN_NOTICE_MINUTES", "120")),
         "BOOKING_HORIZON_DAYS": int(os.environ.get("BOOKING_HORIZON_DAYS", "28")),
         "BOOKING_RATE_LIMIT": os.environ.get("BOOKING_RATE_LIMIT", "10 per minute;40 per hour"),

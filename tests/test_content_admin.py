@@ -371,9 +371,10 @@ def test_delete_only_drafts(marketer, demo):
     live_id = article_id(demo, DEMO_SLUG)
     assert marketer.get(f"/admin/content/articles/{live_id}/delete").status_code == 404
     page = marketer.get(f"/admin/content/articles/{draft_id}/delete")
-    token = form_data(page, "main form")["csrf_token"]
+    sent = form_data(page, "main form")
+    token, version = sent["csrf_token"], sent["version"]
     response = marketer.post(
-        f"/admin/content/articles/{draft_id}/delete", data={"csrf_token": token}
+        f"/admin/content/articles/{draft_id}/delete", data={"csrf_token": token, "version": version}
     )
     assert response.status_code == 303
     with demo.app_context():
@@ -580,8 +581,11 @@ def test_every_save_is_a_revision_compare_and_restore(marketer, demo):
     assert page.select_one("table.diff script") is None
 
     restore_path = f"/admin/content/articles/{item_id}/revisions/{first}"
-    token = form_data(marketer.get(restore_path), "main form")["csrf_token"]
-    response = marketer.post(restore_path, data={"csrf_token": token, "confirm_warnings": "y"})
+    sent = form_data(marketer.get(restore_path), "main form")
+    token, version = sent["csrf_token"], sent["version"]
+    response = marketer.post(
+        restore_path, data={"csrf_token": token, "version": version, "confirm_warnings": "y"}
+    )
     assert response.status_code == 303
     public = marketer.get(f"/articles/{DEMO_SLUG}").get_data(as_text=True)
     assert "First edit." in public and "second." not in public
@@ -599,8 +603,9 @@ def test_restoring_onto_live_content_needs_confirmation_for_medicines(marketer, 
     with demo.app_context():
         revision_id = db.session.scalar(sa.select(Revision.id))
     restore_path = f"/admin/content/articles/{item_id}/revisions/{revision_id}"
-    token = form_data(marketer.get(restore_path), "main form")["csrf_token"]
-    response = marketer.post(restore_path, data={"csrf_token": token})
+    sent = form_data(marketer.get(restore_path), "main form")
+    token, version = sent["csrf_token"], sent["version"]
+    response = marketer.post(restore_path, data={"csrf_token": token, "version": version})
     assert response.status_code == 422
     assert "prescription-only" in response.get_data(as_text=True)
 
@@ -850,8 +855,12 @@ def test_restoring_a_scheduled_article_keeps_it_scheduled(marketer, demo):
     with demo.app_context():
         first = db.session.scalar(sa.select(sa.func.min(Revision.id)))
     restore_path = f"/admin/content/articles/{item_id}/revisions/{first}"
-    token = form_data(marketer.get(restore_path), "main form")["csrf_token"]
-    assert marketer.post(restore_path, data={"csrf_token": token}).status_code == 303
+    sent = form_data(marketer.get(restore_path), "main form")
+    token, version = sent["csrf_token"], sent["version"]
+    assert (
+        marketer.post(restore_path, data={"csrf_token": token, "version": version}).status_code
+        == 303
+    )
     with demo.app_context():
         article = db.session.get(Article, item_id)
         assert (article.title, article.status) == ("Gentle exercises for back pain", "scheduled")
@@ -908,8 +917,11 @@ def test_saving_never_silently_replaces_what_someone_else_saved(marketer, demo, 
     assert "admin@example.test saved it" in notice.get_text(" ", strip=True)
     assert page.select_one(f"input[name={field}]")["value"] == "My version"  # nothing typed is lost
     assert _stored_name(demo, path) == "Their version"
-    compare = marketer.get(notice.select_one("a")["href"])
-    assert compare.status_code == 200 and "Their version" in compare.get_data(as_text=True)
+    compared = {
+        row.th.get_text(" ", strip=True): [cell.get_text() for cell in row.select("td")]
+        for row in page.select("#conflict-compare table.compare tbody tr")
+    }
+    assert compared[f"{field.capitalize()} changed"] == ["Their version", "My version"]
 
     retry = form_data(refused)
     assert retry["base_revision"] == mine["base_revision"]  # still the version first opened
@@ -945,8 +957,12 @@ def test_clinics_and_people_restore_an_earlier_revision(marketer, demo, kind):
     restore_path = f"{path}/revisions/{first}"
     page = marketer.get(restore_path)
     assert page.status_code == 200 and "Before" in page.get_data(as_text=True)
-    token = form_data(page, "form")["csrf_token"]
-    assert marketer.post(restore_path, data={"csrf_token": token}).status_code == 303
+    sent = form_data(page, "main form")
+    token, version = sent["csrf_token"], sent["version"]
+    assert (
+        marketer.post(restore_path, data={"csrf_token": token, "version": version}).status_code
+        == 303
+    )
     assert _stored_name(demo, path) == "Before"
 
 
@@ -1069,7 +1085,7 @@ def test_any_other_save_drops_the_draft_of_changes(marketer, demo, action):
     if action == "unpublish":
         assert editor_post(marketer, path, "unpublish").status_code == 303
     else:
-        data = {**form_data(marketer.get(revision), "form"), "confirm_warnings": "y"}
+        data = {**form_data(marketer.get(revision), "main form"), "confirm_warnings": "y"}
         assert marketer.post(revision, data=data).status_code == 303
     assert _stored(demo, "article", item_id)[1] is None
     assert soup(marketer.get(path)).select_one("#pending") is None
@@ -1110,8 +1126,11 @@ def test_save_draft_on_content_unpublished_meanwhile_keeps_it_private(marketer, 
     item_id, path = _live_item(demo, "article", DEMO_SLUG)
     mine = form_data(marketer.get(path))
     editor_post(marketer, path, "unpublish")
-    mine.update(title="Kept private", action="save_draft", overwrite="y")
-    assert marketer.post(path, data=mine).status_code == 303
+    mine.update(title="Kept private", action="save_draft")
+    refused = marketer.post(path, data=mine)
+    assert refused.status_code == 409  # the unpublishing moved the version on
+    retry = {**form_data(refused), "overwrite": "y", "action": "save_draft"}
+    assert marketer.post(path, data=retry).status_code == 303
     with demo.app_context():
         article = db.session.get(Article, item_id)
         assert (article.title, article.status, article.pending) == (

@@ -150,8 +150,11 @@ def test_the_first_edit_of_seeded_content_keeps_the_original_to_restore(marketer
         baseline = history[0]
         assert (baseline.snapshot[field], baseline.user_email) == (original, "system")
     restore = f"{path}/revisions/{baseline.id}"
-    token = form_data(marketer.get(restore), "main form")["csrf_token"]
-    response = marketer.post(restore, data={"csrf_token": token, "confirm_warnings": "y"})
+    sent = form_data(marketer.get(restore), "main form")
+    token, version = sent["csrf_token"], sent["version"]
+    response = marketer.post(
+        restore, data={"csrf_token": token, "version": version, "confirm_warnings": "y"}
+    )
     assert response.status_code == 303
     with demo.app_context():
         assert getattr(db.session.get(model, item_id), field) == original
@@ -177,8 +180,9 @@ def test_restore_without_the_tick_says_so_at_the_checkbox(marketer, demo):
     restore = f"{path}/revisions/{baseline}"
     opened = soup(marketer.get(restore))
     assert opened.select_one("#error-summary") is None  # nothing to fix before a try
-    token = form_data(marketer.get(restore), "main form")["csrf_token"]
-    response = marketer.post(restore, data={"csrf_token": token})
+    sent = form_data(marketer.get(restore), "main form")
+    token, version = sent["csrf_token"], sent["version"]
+    response = marketer.post(restore, data={"csrf_token": token, "version": version})
     assert response.status_code == 422
     assert "Tick the box to confirm" in _error_at(soup(response), "confirm_warnings")
 
@@ -222,8 +226,8 @@ def test_a_past_publishing_time_shows_at_the_date(marketer, demo):
 
 
 def _post_redirect(client, old_path: str, new_path: str, path="/admin/content/redirects/"):
-    token = form_data(client.get("/admin/content/redirects/"), "main form")["csrf_token"]
-    return client.post(path, data={"csrf_token": token, "old_path": old_path, "new_path": new_path})
+    sent = form_data(client.get(path), "main form")  # with the version, on an edit
+    return client.post(path, data={**sent, "old_path": old_path, "new_path": new_path})
 
 
 @pytest.mark.parametrize(
@@ -388,8 +392,11 @@ def test_a_live_article_can_take_an_old_version_as_unpublished_changes(marketer,
     restore = f"{path}/revisions/{baseline.id}"
     response = marketer.get(restore)
     assert soup(response).select_one("button[name=action][value=pending]")
-    token = form_data(response, "main form")["csrf_token"]
-    response = marketer.post(restore, data={"csrf_token": token, "action": "pending"})
+    sent = form_data(response, "main form")
+    token, version = sent["csrf_token"], sent["version"]
+    response = marketer.post(
+        restore, data={"csrf_token": token, "version": version, "action": "pending"}
+    )
     assert response.status_code == 303
     with demo.app_context():
         article = db.session.get(model, item_id)

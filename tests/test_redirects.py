@@ -160,9 +160,15 @@ def test_redirect_manager_lists_adds_edits_and_deletes(marketer, demo):
     with demo.app_context():
         redirect_id = db.session.scalar(sa.select(Redirect.id))
     edit = f"/admin/content/redirects/{redirect_id}"
-    assert marketer.get(edit).status_code == 200
+    version = form_data(marketer.get(edit), "main form")["version"]
     response = marketer.post(
-        edit, data={"csrf_token": token, "old_path": "/old-treatment", "new_path": "/clinics/"}
+        edit,
+        data={
+            "csrf_token": token,
+            "version": version,
+            "old_path": "/old-treatment",
+            "new_path": "/clinics/",
+        },
     )
     assert response.status_code == 303
     assert marketer.get("/old-treatment").headers["Location"] == "/clinics/"

@@ -1,5 +1,6 @@
 """Record who did what to whom: called by every view that reads or changes patients' data."""
 
+import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
 
@@ -21,3 +22,14 @@ def record(action: str, target_type: str = "", target_id: int | None = None, det
     )
     db.session.add(entry)
     return entry
+
+
+def latest_for(target_type: str, target_id: int) -> AuditEntry | None:
+    """Return the newest entry about one thing: who last changed it, and when."""
+    query = (
+        sa.select(AuditEntry)
+        .where(AuditEntry.target_id == target_id, AuditEntry.target_type == target_type)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    return db.session.scalar(query)

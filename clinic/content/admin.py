@@ -4,17 +4,19 @@ Marketers and admins only (staff get 403). Every change goes through clinic.cont
 (or redirects / images), which records a revision and an audit entry; the view commits.
 """
 
+from functools import partial
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic import MAX_ID
 from clinic.accounts.roles import no_store, require_roles
-from clinic.audit.services import record
 from clinic.content import (
     editing,
     images,
     markdown,
+    presence,
     queries,
     redirects,
     review,
@@ -29,6 +31,7 @@ from clinic.content.forms import (
     ConfirmForm,
     ImageAltForm,
     ImageForm,
+    ItemConfirmForm,
     PageForm,
     PersonForm,
     RedirectForm,
@@ -87,6 +90,17 @@ def _item_or_404(kind: str, item_id: int):
 
 def _people() -> list[Person]:
     return list(db.session.scalars(sa.select(Person).order_by(Person.name)))
+
+
+def _presence(kind: str, item) -> list:
+    """Note that this account opened the item's editor (on a GET, committed at once) and return
+    the other accounts that opened it lately."""
+    if item is None:
+        return []
+    if request.method == "GET":
+        presence.opened(kind, item.id, current_user.id, current_user.email)
+        db.session.commit()
+    return presence.others(kind, item.id, current_user.id)
 
 
 def _saved(kind: str, item, message: str):
@@ -188,7 +202,7 @@ def _edit_publishable(kind: str, item_id: int | None):
     adding = action[4:] if action in ADD_ACTIONS and kind == "article" else None
     added = _add_blank_rows(form, adding)
     if request.method == "GET":
-        form.base_revision.data = editing.latest_revision_id(kind, item)
+        _open_version(kind, item, form)
         form.base_pending.data = pending.stamp if pending else ""
         return _editor(kind, item, form)
     if adding:
@@ -196,7 +210,7 @@ def _edit_publishable(kind: str, item_id: int | None):
     if action not in ("save", "preview", *editing.TARGET_STATUS, *PENDING_ACTIONS):
         abort(400)
     if action == "discard_draft":
-        return _discard_pending(kind, item)
+        return _discard_pending(kind, item, form)
     if not form.validate():
         return _editor(kind, item, form, status=422)
     values = form.values()
@@ -214,16 +228,23 @@ def _edit_publishable(kind: str, item_id: int | None):
 
 
 def _save_pending(kind: str, item, form, values: dict):
-    if conflict := _unconfirmed_conflict(kind, item, form):
+    version = form.expected_version()
+    save = partial(editing.save_pending, kind, item, values, version)
+    if conflict := _refused(kind, item, form, values, save):
         return _editor(kind, item, form, action="save_draft", conflict=conflict, status=409)
-    editing.save_pending(kind, item, values)
     return _saved(kind, item, "Changes saved as a draft. The live page has not changed.")
 
 
-def _discard_pending(kind: str, item):
+def _discard_pending(kind: str, item, form):
     if item is None:
         abort(400)
-    if not editing.discard_pending(kind, item):
+    try:
+        discarded = editing.discard_pending(kind, item, form.expected_version())
+    except editing.EditConflict:
+        db.session.rollback()
+        message = "Someone saved this since you opened it, so nothing was discarded. Check what is "
+        return _saved(kind, item, message + "saved now, then discard again if you wish.")
+    if not discarded:
         return _saved(kind, item, "There were no unpublished changes to discard.")
     return _saved(kind, item, "Unpublished changes discarded. The editor shows the live version.")
 
@@ -233,10 +254,11 @@ def _save_publishable(kind: str, item, form, values: dict, action: str):
     checks = editing.check(kind, target, values, editing.target_status(kind, target, action))
     if _show_problems(form, checks):
         return _editor(kind, item, form, checks=checks, action=action, status=422)
-    if conflict := _unconfirmed_conflict(kind, item, form):
+    version = form.expected_version() if item else None
+    save = partial(editing.save, kind, target, values, action, version=version)
+    if conflict := _refused(kind, item, form, values, save):
         return _editor(kind, item, form, checks=checks, action=action, conflict=conflict,
                        status=409)  # fmt: skip
-    editing.save(kind, target, values, action)
     return _saved(kind, target, _status_message(target))
 
 
@@ -260,13 +282,32 @@ def _status_message(item) -> str:
     }.get(item.status, "Draft saved.")
 
 
-def _unconfirmed_conflict(kind: str, item, form):
-    """Return the revision (or a live item's unpublished changes) someone saved since this
-    editor opened, unless the editor has ticked "save my version anyway"."""
-    conflict = editing.saved_since(kind, item, form.base_revision.data)
-    if conflict is None and kind in editing.PUBLISHABLE:
-        conflict = editing.pending_since(kind, item, form.base_pending.data)
-    return None if conflict is None or form.overwrite.data else conflict
+def _open_version(kind: str, item, form) -> None:
+    """Keep in the form the version (and revision) the editor opens, to save from."""
+    form.version.data = str(item.version) if item else ""
+    if hasattr(form, "base_revision"):
+        form.base_revision.data = editing.latest_revision_id(kind, item)
+
+
+def _refused(kind: str, item, form, values: dict, save) -> editing.Conflict | None:
+    """Run `save` (a service call that flushes) unless someone saved the item after the version
+    the form sent, even at the same moment; then roll back and return what they saved, and
+    let "save anyway" replace that version (`seen_version`), and only that one."""
+    try:
+        save()
+    except editing.EditConflict:
+        db.session.rollback()
+        if item is None:
+            raise  # a new item has no version: another row it touched moved on (a redirect)
+        form.seen_version.data = str(item.version)
+        return editing.conflict(
+            kind, item, values, _data(form, "base_revision"), _data(form, "base_pending")
+        )
+    return None
+
+
+def _data(form, name: str) -> str:
+    return (form[name].data or "") if name in form else ""
 
 
 def _editor(kind, item, form, checks=None, action=None, status=200, conflict=None, focus=None):
@@ -276,6 +317,7 @@ def _editor(kind, item, form, checks=None, action=None, status=200, conflict=Non
         conflict=conflict, pending=editing.pending(kind, item),
         public_path=editing.public_path(kind, item) if item and item.is_visible else None,
         seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH), focus=focus,
+        others=_presence(kind, item), minutes_ago=presence.minutes_ago,
     ), status  # fmt: skip
 
 
@@ -300,11 +342,18 @@ def delete(section: str, item_id: int):
     item = _item_or_404(kind, item_id)
     if kind not in editing.PUBLISHABLE or item.status in editing.LIVE:
         abort(404)
-    form = ConfirmForm()
+    form = ItemConfirmForm(data=_opened(item))
     if not form.validate_on_submit():
         return render_template("content_admin/delete.html", kind=kind, item=item, form=form)
     title = item.title
-    editing.delete(kind, item)
+    try:
+        editing.delete(kind, item, form.expected_version())
+    except editing.EditConflict:
+        db.session.rollback()
+        form.version.data = str(item.version)  # warned now: pressing again deletes
+        return render_template(
+            "content_admin/delete.html", kind=kind, item=item, form=form, moved=True
+        ), 409
     db.session.commit()
     flash(f"Deleted “{title}”.")
     return redirect(url_for("content_admin.index"), 303)
@@ -320,11 +369,12 @@ def _save_or_refuse(kind: str, item, form, editor, message: str):
     if editing.slug_taken(kind, values["slug"], item.id if item else None):
         form.slug.errors.append(f"Another {kind} already uses this slug. Choose another.")
         return editor(item, form, 422)
-    if conflict := _unconfirmed_conflict(kind, item, form):
+    target = item or editing.MODELS[kind]()
+    version = form.expected_version() if item else None
+    save = partial(editing.save, kind, target, values, version=version)
+    if conflict := _refused(kind, item, form, values, save):
         return editor(item, form, 409, conflict)
-    item = item or editing.MODELS[kind]()
-    editing.save(kind, item, values)
-    return _saved(kind, item, message)
+    return _saved(kind, target, message)
 
 
 def _clinic_data(item: Clinic | None) -> dict:
@@ -350,7 +400,7 @@ def edit_clinic(item_id: int | None):
     item = _item_or_404("clinic", item_id) if item_id else None
     form = ClinicForm(data=_clinic_data(item)) if request.method == "GET" else ClinicForm()
     if request.method == "GET":
-        form.base_revision.data = editing.latest_revision_id("clinic", item)
+        _open_version("clinic", item, form)
     adding = request.form.get("action") == "add-closures"
     focus = None
     if (len(form.closures) == 0 or adding) and not form.closures.full:
@@ -368,7 +418,8 @@ def _clinic_editor(item, form, status=200, conflict=None, focus=None):
     return render_template(
         "content_admin/clinic.html", kind="clinic", section="clinics", item=item, form=form,
         errors=error_list(form), days=DAY_NAMES, conflict=conflict, focus=focus,
-        closure_dates=closure_dates(),
+        closure_dates=closure_dates(), others=_presence("clinic", item),
+        minutes_ago=presence.minutes_ago,
     ), status  # fmt: skip
 
 
@@ -380,7 +431,7 @@ def edit_person(item_id: int | None):
     data = {name: getattr(item, name) for name in revisions.FIELDS["person"]} if item else {}
     form = PersonForm(data=data) if request.method == "GET" else PersonForm()
     if request.method == "GET":
-        form.base_revision.data = editing.latest_revision_id("person", item)
+        _open_version("person", item, form)
     if request.method == "GET" or not form.validate():
         return _person_editor(item, form, 200 if request.method == "GET" else 422)
     return _save_or_refuse("person", item, form, _person_editor, "Saved.")
@@ -389,7 +440,8 @@ def edit_person(item_id: int | None):
 def _person_editor(item, form, status=200, conflict=None):
     return render_template(
         "content_admin/person.html", kind="person", section="people", item=item, form=form,
-        errors=error_list(form), conflict=conflict,
+        errors=error_list(form), conflict=conflict, others=_presence("person", item),
+        minutes_ago=presence.minutes_ago,
     ), status  # fmt: skip
 
 
@@ -418,12 +470,7 @@ def compare(section: str, item_id: int):
         older, newer = newer, older
     return render_template(
         "content_admin/compare.html", kind=kind, section=section, item=item, older=older,
-        newer=newer, fields=revisions.field_changes(kind, older.snapshot, newer.snapshot),
-        body_field=revisions.label(revisions.BODY_FIELD[kind]),
-        body_diff=revisions.line_diff(
-            older.snapshot.get(revisions.BODY_FIELD[kind]) or "",
-            newer.snapshot.get(revisions.BODY_FIELD[kind]) or "",
-        ),
+        newer=newer, compared=revisions.compare(kind, older.snapshot, newer.snapshot),
     )  # fmt: skip
 
 
@@ -440,7 +487,7 @@ def restore(section: str, item_id: int, revision_id: int):
     kind = KINDS[section]
     item = _item_or_404(kind, item_id)
     revision = revisions.get(kind, item_id, revision_id) or abort(404)
-    form = ConfirmForm()
+    form = ItemConfirmForm(data=_opened(item))
     values = editing.restorable_values(kind, revision)
     publishable = kind in editing.PUBLISHABLE
     status = item.status if publishable else None
@@ -455,23 +502,33 @@ def restore(section: str, item_id: int, revision_id: int):
         publishable and item.status in editing.LIVE and request.form.get("action") == "pending"
     )
     submitted = form.validate_on_submit()
-    if submitted and as_draft and not editing.slug_taken(kind, values["slug"], item_id):
-        editing.save_pending(kind, item, values)
-        return _saved(kind, item, f"Revision {revision.id} is now the unpublished changes. "
-                                  "The live page has not changed.")  # fmt: skip
-    confirmed = not checks.warnings or form.confirm_warnings.data
-    if submitted and not confirmed:
-        form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
-    if not submitted or checks.problems or not confirmed:
-        return render_template(
-            "content_admin/revision.html", kind=kind, section=section, item=item,
-            revision=revision, form=form, checks=checks, errors=error_list(form),
-            fields=revisions.field_changes(kind, revision.snapshot, revision.snapshot),
-            body_key=revisions.BODY_FIELD[kind],
-            body_label=revisions.label(revisions.BODY_FIELD[kind]),
-        ), 422 if request.method == "POST" else 200  # fmt: skip
-    editing.restore(kind, item, revision)
+    page = partial(_revision_page, kind, section, item, revision, form, checks)
+    try:
+        if submitted and as_draft and not editing.slug_taken(kind, values["slug"], item_id):
+            editing.save_pending(kind, item, values, form.expected_version())
+            return _saved(kind, item, f"Revision {revision.id} is now the unpublished changes. "
+                                      "The live page has not changed.")  # fmt: skip
+        confirmed = not checks.warnings or form.confirm_warnings.data
+        if submitted and not confirmed:
+            form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
+        if not submitted or checks.problems or not confirmed:
+            return page(422 if request.method == "POST" else 200)
+        editing.restore(kind, item, revision, form.expected_version())
+    except editing.EditConflict:
+        db.session.rollback()
+        form.version.data = str(item.version)  # warned now: pressing again restores
+        return page(409, moved=True)
     return _saved(kind, item, f"Restored the version of revision {revision.id}.")
+
+
+def _revision_page(kind, section, item, revision, form, checks, status, moved=False):
+    return render_template(
+        "content_admin/revision.html", kind=kind, section=section, item=item,
+        revision=revision, form=form, checks=checks, errors=error_list(form), moved=moved,
+        fields=revisions.field_changes(kind, revision.snapshot, revision.snapshot),
+        body_key=revisions.BODY_FIELD[kind],
+        body_label=revisions.label(revisions.BODY_FIELD[kind]),
+    ), status  # fmt: skip
 
 
 # -- redirects -----------------------------------------------------------------------------
@@ -500,22 +557,41 @@ def redirects_index():
 def edit_redirect(redirect_id: int):
     """Change where a redirect points (or which path it answers)."""
     item = db.session.get(Redirect, redirect_id) or abort(404)
-    form = RedirectForm(obj=item)
+    form = RedirectForm(data=_opened(item, "old_path", "new_path"))
+    conflict = None
     if form.validate_on_submit():
+        values = {"old_path": form.old_path.data, "new_path": form.new_path.data}
+        save = partial(
+            redirects.save,
+            values["old_path"],
+            values["new_path"],
+            current_user.email,
+            item,
+            by_hand=True,
+            version=form.expected_version(),
+        )
         try:
-            redirects.save(
-                form.old_path.data, form.new_path.data, current_user.email, item, by_hand=True
-            )
+            conflict = _refused("redirect", item, form, values, save)
         except RedirectError as error:
             form[error.field].errors.append(str(error))
         else:
-            db.session.commit()
-            flash("Redirect saved.")
-            return redirect(url_for("content_admin.redirects_index"), 303)
+            if conflict is None:
+                db.session.commit()
+                flash("Redirect saved.")
+                return redirect(url_for("content_admin.redirects_index"), 303)
     return render_template(
         "content_admin/redirect.html", form=form, item=item, errors=error_list(form),
-        delete_form=ConfirmForm(formdata=None),
-    ), 422 if form.errors else 200  # fmt: skip
+        delete_form=ConfirmForm(formdata=None), conflict=conflict,
+        others=_presence("redirect", item), minutes_ago=presence.minutes_ago,
+    ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
+
+
+def _opened(item, *names: str) -> dict | None:
+    """Return the form's data as the editor opens it, with the item's version (None on a POST:
+    the form then reads what was sent)."""
+    if request.method != "GET":
+        return None
+    return {"version": str(item.version), **{name: getattr(item, name) for name in names}}
 
 
 @bp.post("/redirects/<int:redirect_id>/delete")
@@ -563,18 +639,21 @@ def _images_page(form, status):
 def edit_image(image_id: int):
     """Change an image's alternative text, or delete the image."""
     item = db.session.get(Image, image_id) or abort(404)
-    form = ImageAltForm(obj=item)
+    form = ImageAltForm(data=_opened(item, "alt"))
+    conflict = None
     if form.validate_on_submit():
-        item.alt = form.alt.data.strip()
-        record("image_edit", "image", item.id, detail=item.name)
-        db.session.commit()
-        flash("Alternative text saved.")
-        return redirect(url_for("content_admin.images_index"), 303)
+        values = {"alt": form.alt.data.strip()}
+        save = partial(images.set_alt, item, values["alt"], form.expected_version())
+        if (conflict := _refused("image", item, form, values, save)) is None:
+            db.session.commit()
+            flash("Alternative text saved.")
+            return redirect(url_for("content_admin.images_index"), 303)
     return render_template(
         "content_admin/image.html", form=form, item=item, errors=error_list(form),
         delete_form=ConfirmForm(formdata=None), snippet=images.markdown_snippet(item),
-        file_name=images.file_name,
-    ), 422 if form.errors else 200  # fmt: skip
+        file_name=images.file_name, conflict=conflict, others=_presence("image", item),
+        minutes_ago=presence.minutes_ago,
+    ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
 
 
 @bp.post("/images/<int:image_id>/delete")

@@ -3,6 +3,10 @@
 A live article or page may also hold unpublished changes (`pending`): the editor's values
 kept aside until someone publishes or discards them; any other save of the item drops them.
 
+Every write of an item moves its `version` on, and matches the version it read (`UPDATE ...
+WHERE version = :read`): a save from a version someone else has replaced, even one racing
+it at the same moment, raises `EditConflict` instead of silently replacing their work.
+
 Every function here flushes and leaves the commit to the view or command that called it.
 """
 
@@ -14,11 +18,12 @@ from flask import has_request_context, url_for
 from flask_login import current_user
 from sqlalchemy.orm.attributes import set_committed_value
 
-from clinic.audit.services import record
+from clinic.audit.services import latest_for, record
 from clinic.content import redirects, review, revisions
 from clinic.content.hours import UK
 from clinic.content.models import Closure, OpeningHours, Revision
 from clinic.content.seed import one_year_after
+from clinic.content.versions import EditConflict, claim, refused_if_stale
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 
@@ -148,18 +153,32 @@ def public_path(kind: str, item) -> str | None:
     return url_for(endpoint) if endpoint else None
 
 
-def save(kind: str, item, values: dict, action: str = "save", note: str = "", audit=None):
-    """Save an item from checked values: status, moved URL, a revision and an audit entry."""
+def save(
+    kind: str,
+    item,
+    values: dict,
+    action: str = "save",
+    note: str = "",
+    audit=None,
+    version: int | None = None,
+):
+    """Save an item from checked values: status, moved URL, a revision and an audit entry.
+    With `version` (the one the editor opened), refuse to replace any other (EditConflict)."""
     is_new = item.id is None
-    if not is_new:
-        _keep_first_version(kind, item)
-    old_path = None if is_new or not is_public(kind, item) else public_path(kind, item)
-    apply(kind, item, values, target_status(kind, item, action))
-    if kind in PUBLISHABLE:
-        item.pending = None  # what the editor saved now replaces any unpublished changes
-    if is_new:
-        db.session.add(item)
-    db.session.flush()
+    if version is not None:
+        claim(item, version)
+    with refused_if_stale():
+        if not is_new:
+            _keep_first_version(kind, item)
+        old_path = None if is_new or not is_public(kind, item) else public_path(kind, item)
+        apply(kind, item, values, target_status(kind, item, action))
+        if kind in PUBLISHABLE:
+            item.pending = None  # what the editor saved now replaces any unpublished changes
+        if is_new:
+            db.session.add(item)
+        # Always an UPDATE of the row (so a new version), even when only a clinic's hours changed.
+        item.updated_at = utcnow()
+        db.session.flush()
     _keep_urls_working(kind, item, old_path)
     revision = revisions.record(kind, item, note or _note(kind, item, action, is_new))
     audit_action = audit or ("content_create" if is_new else AUDIT_ACTION[action])
@@ -209,22 +228,26 @@ def restorable_values(kind: str, revision: Revision) -> dict:
     return values
 
 
-def restore(kind: str, item, revision: Revision) -> Revision:
+def restore(kind: str, item, revision: Revision, version: int | None = None) -> Revision:
     """Bring back an old version's content as a new revision; the status stays as it is."""
     values = restorable_values(kind, revision)
     return save(
         kind, item, values, "save", note=f"Restored revision {revision.id}",
-        audit="content_restore",
+        audit="content_restore", version=version,
     )  # fmt: skip
 
 
-def delete(kind: str, item) -> None:
-    """Delete a draft or unpublished item (public content must be unpublished first)."""
+def delete(kind: str, item, version: int | None = None) -> None:
+    """Delete a draft or unpublished item (public content must be unpublished first); with
+    `version`, only that version (EditConflict when someone saved it since)."""
     if kind not in PUBLISHABLE or item.status in LIVE:
         raise ValueError("only drafts and unpublished articles or pages can be deleted")
+    if version is not None:
+        claim(item, version)
     record("content_delete", kind, item.id, detail=item.slug)
-    db.session.delete(item)
-    db.session.flush()
+    with refused_if_stale():
+        db.session.delete(item)
+        db.session.flush()
 
 
 def build_preview(kind: str, item, values: dict):
@@ -323,18 +346,22 @@ def pending(kind: str, item) -> Pending | None:
     return Pending(values, data["by"], datetime.fromisoformat(data["at"]))
 
 
-def save_pending(kind: str, item, values: dict) -> None:
+def save_pending(kind: str, item, values: dict, version: int | None = None) -> None:
     """Keep checked form values as unpublished changes to a live item: the public page, its
     status, revisions and redirects stay as they are until someone publishes them."""
     if kind not in PUBLISHABLE or item.status not in LIVE:
         raise ValueError("only a published or scheduled article or page keeps unpublished changes")
+    if version is not None:
+        claim(item, version)
     data = {"values": revisions.encode(values), "by": _user_email(), "at": utcnow().isoformat()}
     _write_pending(kind, item, data)
     record("content_pending_save", kind, item.id, detail=item.slug)
 
 
-def discard_pending(kind: str, item) -> bool:
+def discard_pending(kind: str, item, version: int | None = None) -> bool:
     """Drop an item's unpublished changes; return False when it had none."""
+    if version is not None:
+        claim(item, version)
     if pending(kind, item) is None:
         return False
     _write_pending(kind, item, None)
@@ -343,17 +370,19 @@ def discard_pending(kind: str, item) -> bool:
 
 
 def _write_pending(kind: str, item, data: dict | None) -> None:
-    # An UPDATE of this one column, not a flush of the item: a flush would move `updated_at`
-    # (the public dateModified and sitemap date) and empty the public page cache for nothing.
+    # An UPDATE of this column and the version, not a flush of the item: a flush would move
+    # `updated_at` (the public dateModified and sitemap date) and empty the public page cache.
     model = MODELS[kind]
     statement = (
         sa.update(model)
-        .where(model.id == item.id)
-        .values(pending=data, updated_at=model.updated_at)
+        .where(model.id == item.id, model.version == item.version)
+        .values(pending=data, version=model.version + 1, updated_at=model.updated_at)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(statement)
+    if db.session.execute(statement).rowcount != 1:
+        raise EditConflict
     set_committed_value(item, "pending", data)
+    set_committed_value(item, "version", item.version + 1)
 
 
 def pending_since(kind: str, item, base_pending: str | None) -> Pending | None:
@@ -362,3 +391,36 @@ def pending_since(kind: str, item, base_pending: str | None) -> Pending | None:
     if current is None or current.stamp == (base_pending or ""):
         return None
     return current
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A refused save: who saved the item since the editor opened it, and when (`revision_id`:
+    their revision, if any), and the editor's values beside the item's saved ones."""
+
+    user_email: str
+    created_at: datetime | None
+    comparison: revisions.Comparison
+    note: str = ""
+    revision_id: int | None = None
+    unpublished: bool = False
+
+
+def conflict(kind: str, item, values: dict, base_revision: str = "", base_pending: str = ""):
+    """Describe what someone saved since this editor opened the item (as far as it is known,
+    from the editor's `base_revision` and `base_pending`), beside the `values` typed."""
+    typed = revisions.compare(kind, current_snapshot(kind, item), revisions.values_snapshot(values))
+    if kind in MODELS and (revision := saved_since(kind, item, base_revision)):
+        return Conflict(revision.user_email, revision.created_at, typed, revision.note, revision.id)
+    if kind in PUBLISHABLE and (changes := pending_since(kind, item, base_pending)):
+        return Conflict(changes.user_email, changes.created_at, typed, changes.note, None, True)
+    entry = latest_for(kind, item.id)
+    return Conflict(entry.user_email if entry else "", entry.at if entry else None, typed)
+
+
+def current_snapshot(kind: str, item) -> dict:
+    """Return the item's saved fields as the editor would open them now: with a live item's
+    unpublished changes, which the form shows in place of the live text."""
+    data = revisions.snapshot(kind, item)
+    stored = getattr(item, "pending", None) if kind in PUBLISHABLE else None
+    return {**data, **(stored["values"] if stored else {})}

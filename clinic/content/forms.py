@@ -116,12 +116,25 @@ class ReferenceForm(Form):
     url = StringField("Link (optional)", validators=[Optional(), Length(max=500), _web_link])
 
 
-class EditGuard:
-    """The revision an editor started from, so that saving can tell whether someone else saved
-    the item in the meantime (and not silently replace their work)."""
+class VersionGuard:
+    """The item's version when the editor opened it, so that a save from it is refused once
+    someone else saved (not silently replacing their work); after a refusal, `seen_version`
+    is the version shown beside theirs, which "save anyway" (`overwrite`) may replace."""
+
+    version = HiddenField()
+    seen_version = HiddenField()
+    overwrite = BooleanField("Save my version anyway, replacing theirs")
+
+    def expected_version(self) -> int:
+        """Return the version this save may replace (0, which no item has, when none was sent)."""
+        sent = (self.seen_version if self.overwrite.data else self.version).data or ""
+        return int(sent) if sent.isascii() and sent.isdigit() and len(sent) < 19 else 0
+
+
+class EditGuard(VersionGuard):
+    """A version guard plus the revision the editor started from, to say what changed since."""
 
     base_revision = HiddenField()
-    overwrite = BooleanField("Save my version anyway, replacing theirs")
 
 
 class PublishableForm(EditGuard, FlaskForm):
@@ -386,7 +399,7 @@ class PersonForm(EditGuard, FlaskForm):
         }
 
 
-class RedirectForm(FlaskForm):
+class RedirectForm(VersionGuard, FlaskForm):
     old_path = StringField(
         "Old path", validators=[InputRequired("Enter the old path."), Length(max=300)]
     )
@@ -407,7 +420,7 @@ class ImageForm(FlaskForm):
     )
 
 
-class ImageAltForm(FlaskForm):
+class ImageAltForm(VersionGuard, FlaskForm):
     alt = ImageForm.alt
 
 
@@ -415,6 +428,10 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: CSRF only, plus the warnings checkbox when needed."""
 
     confirm_warnings = BooleanField("I have checked the warnings above and want to publish anyway")
+
+
+class ItemConfirmForm(VersionGuard, ConfirmForm):
+    """A button that changes one item (restore, delete), from the version its page showed."""
 
 
 def error_list(form) -> list[tuple[str, str]]:

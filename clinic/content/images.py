@@ -21,6 +21,7 @@ from PIL import ImageOps, UnidentifiedImageError
 from clinic.audit.services import record
 from clinic.content import markdown
 from clinic.content.models import Image
+from clinic.content.versions import claim, refused_if_stale
 from clinic.extensions import db
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -133,6 +134,16 @@ def delete(image: Image) -> None:
         (upload_dir() / file_name(image, width)).unlink(missing_ok=True)
     db.session.delete(image)
     db.session.flush()
+
+
+def set_alt(image: Image, alt: str, version: int) -> None:
+    """Change an image's alternative text, from the version the editor opened (else
+    EditConflict: someone saved it since)."""
+    claim(image, version)
+    image.alt = alt.strip()
+    record("image_edit", "image", image.id, detail=image.name)
+    with refused_if_stale():
+        db.session.flush()
 
 
 def all_images() -> list[Image]:

@@ -3,12 +3,18 @@
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from clinic.dbtypes import UTCDateTime, utcnow
 from clinic.extensions import db
 
 STATUSES = ("draft", "published", "scheduled", "unpublished")
+
+
+def version_column() -> Mapped[int]:
+    """Return the column counting an item's saves: SQLAlchemy adds `WHERE version = <the one
+    read>` to every UPDATE of the row, so of two saves from one version only the first lands."""
+    return mapped_column(sa.Integer, default=1, server_default="1")
 
 
 class Person(db.Model):
@@ -23,6 +29,8 @@ class Person(db.Model):
     # Where the weekly review reminder goes, for a medical reviewer; never shown publicly.
     email: Mapped[str | None] = mapped_column(sa.String(254))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = version_column()
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Person {self.slug}>"
@@ -47,6 +55,8 @@ class Clinic(db.Model):
     cqc_rating: Mapped[str | None] = mapped_column(sa.String(40))
     cqc_url: Mapped[str | None] = mapped_column(sa.String(300))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = version_column()
+    __mapper_args__ = {"version_id_col": version}
 
     hours: Mapped[list["OpeningHours"]] = relationship(
         back_populates="clinic",
@@ -117,6 +127,11 @@ class Publishable:
     # A live item's unpublished changes: {"values": {...}, "by": email, "at": iso time}, the
     # values encoded as in a revision. NULL (not JSON null) when there are none.
     pending: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
+    version: Mapped[int] = version_column()
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.version}
 
     @classmethod
     def visible(cls):
@@ -202,6 +217,8 @@ class Redirect(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(sa.String(254), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = version_column()
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Redirect {self.old_path} -> {self.new_path}>"
@@ -218,6 +235,8 @@ class Image(db.Model):
     widths: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(sa.String(254), default="")
+    version: Mapped[int] = version_column()
+    __mapper_args__ = {"version_id_col": version}
 
     def height_at(self, width: int) -> int:
         return max(1, round(self.height * width / self.width))
@@ -240,3 +259,19 @@ class ReviewReminder(db.Model):
 
     def __repr__(self) -> str:
         return f"<ReviewReminder {self.iso_week} {self.recipient}>"
+
+
+class EditorPresence(db.Model):
+    """One account's latest opening of one item's editor, so others editing it see who else is
+    there (a row per item and account, rewritten on each opening)."""
+
+    __table_args__ = (sa.Index("ix_editor_presence_opened_at", "opened_at"),)
+    content_type: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    content_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    # No foreign key, as on a revision: the row is gone within minutes anyway.
+    user_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    user_email: Mapped[str] = mapped_column(sa.String(254))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<EditorPresence {self.content_type}:{self.content_id} {self.user_email}>"

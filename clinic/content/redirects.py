@@ -12,6 +12,7 @@ from werkzeug.routing import RequestRedirect
 from clinic import untrusted_urls
 from clinic.audit.services import record
 from clinic.content.models import Article, Clinic, Page, Person, Redirect
+from clinic.content.versions import claim, refused_if_stale
 from clinic.extensions import db
 
 MAX_PATH = 300
@@ -67,10 +68,14 @@ def save(
     user_email: str = "",
     redirect: Redirect | None = None,
     by_hand: bool = False,
+    version: int | None = None,
 ) -> Redirect:
     """Create or change a redirect, pointing it (and any chain ending at it) at the final URL.
     `by_hand`: typed in the redirect manager, so also refuse one that could never take effect
-    (a content move always can: its old address has just stopped answering)."""
+    (a content move always can: its old address has just stopped answering). `version`: the
+    one the editor opened, else EditConflict (someone saved the redirect since)."""
+    if version is not None:
+        claim(redirect, version)
     try:
         old_path = clean_path(old_path)
     except RedirectError as error:
@@ -98,8 +103,9 @@ def save(
         redirect = Redirect(old_path=old_path, created_by=user_email)
         db.session.add(redirect)
     redirect.old_path, redirect.new_path = old_path, end
-    _collapse_chains_into(old_path, end)
-    db.session.flush()
+    with refused_if_stale():
+        _collapse_chains_into(old_path, end)
+        db.session.flush()
     action = "redirect_create" if is_new else "redirect_edit"
     record(action, "redirect", redirect.id, detail=f"{old_path} -> {end}")
     return redirect

@@ -27,9 +27,12 @@ FIELDS = {
     ),
     "person": ("name", "slug", "credentials", "job_title", "bio", "email"),
 }  # fmt: skip
+# What a refused save compares of the items that keep no revisions.
+COMPARED = {**FIELDS, "image": ("alt",), "redirect": ("old_path", "new_path")}
 PERSON_FIELDS = ("author_id", "reviewer_id")
 BODY_FIELD = {"article": "body", "page": "body", "clinic": "summary", "person": "bio"}
 LABELS = {
+    "alt": "Alternative text",
     "seo_title": "SEO title", "seo_description": "SEO description", "author_id": "Author",
     "reviewer_id": "Medical reviewer", "publish_at": "Publish at (UTC)",
     "cqc_rating": "CQC rating", "cqc_url": "CQC page", "faqs": "FAQs",
@@ -51,10 +54,19 @@ def encode(values: dict) -> dict:
     return {name: _encode(value) for name, value in values.items()}
 
 
+def values_snapshot(values: dict) -> dict:
+    """Return form values (as `editing.apply` takes them) the way a snapshot holds them."""
+    data = encode(values)
+    for name in ("hours", "closures"):
+        if name in values:
+            data[name] = [[_encode(part) for part in row] for row in values[name]]
+    return data
+
+
 def snapshot(kind: str, item) -> dict:
     """Return the editable fields of `item` as plain JSON values."""
     data = {}
-    for field in FIELDS[kind]:
+    for field in COMPARED[kind]:
         if field == "hours":
             data[field] = [[h.weekday, _encode(h.opens), _encode(h.closes)] for h in item.hours]
         elif field == "closures":
@@ -152,8 +164,8 @@ def field_changes(kind: str, old: dict, new: dict) -> list[FieldChange]:
 
     return [
         FieldChange(field, label(field), show(old, field), show(new, field))
-        for field in FIELDS[kind]
-        if field != BODY_FIELD[kind]
+        for field in COMPARED[kind]
+        if field != BODY_FIELD.get(kind)
     ]
 
 
@@ -195,3 +207,21 @@ def line_diff(old_text: str, new_text: str, context: int = 3) -> list[DiffRow]:
                     )
                 )
     return rows
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two versions of an item side by side: the fields, then the body line by line."""
+
+    fields: list[FieldChange]
+    body_label: str | None
+    body_diff: list[DiffRow]
+
+
+def compare(kind: str, old: dict, new: dict) -> Comparison:
+    """Compare two snapshots, on the fields `new` holds (a form holds no publication dates)."""
+    fields = [change for change in field_changes(kind, old, new) if change.field in new]
+    body = BODY_FIELD.get(kind)
+    if body is None or body not in new:
+        return Comparison(fields, None, [])
+    return Comparison(fields, label(body), line_diff(old.get(body) or "", new.get(body) or ""))
