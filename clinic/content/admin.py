@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic import MAX_ID
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.services import record
 from clinic.content import (
@@ -40,6 +39,7 @@ from clinic.content.forms import (
 from clinic.content.hours import DAY_NAMES
 from clinic.content.models import Article, Clinic, Image, Page, Person, Redirect
 from clinic.content.redirects import RedirectError
+from clinic.dbtypes import MAX_ID
 from clinic.errors import message_page
 from clinic.extensions import db
 
