@@ -8,12 +8,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from clinic import config as settings
+from clinic.dbtypes import MAX_ID
 from clinic.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_YEAR = 365 * 24 * 3600
-# The largest id an INTEGER column holds on PostgreSQL (SQLite's goes further, ids never do).
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -107,30 +106,46 @@ def register_extensions(app: Flask) -> None:
 
     database.init_app(app)
     pagecache.init_app(
-        app, content.Article, content.Page, content.Person, content.Clinic,
-        content.OpeningHours, content.Closure, content.Redirect, content.Image,
-    )  # fmt: skip
+        app,
+        content.Article,
+        content.Page,
+        content.Person,
+        content.Clinic,
+        content.OpeningHours,
+        content.Closure,
+        content.Redirect,
+        content.Image,
+    )
 
 
 def register_blueprints(app: Flask) -> None:
     from clinic.accounts.admin import bp as accounts_admin_bp
     from clinic.accounts.views import bp as accounts_bp
     from clinic.admin import nav
+    from clinic.admin.audit_log import bp as audit_admin_bp
     from clinic.admin.views import bp as admin_bp
-    from clinic.audit.admin import bp as audit_admin_bp
     from clinic.booking.admin import bp as booking_admin_bp
     from clinic.booking.views import bp as booking_bp
     from clinic.content.admin import bp as content_admin_bp
     from clinic.content.views import bp as content_bp
     from clinic.health import bp as health_bp
-    from clinic.leads.admin import bp as leads_admin_bp
+    from clinic.leads_admin.views import bp as leads_admin_bp
     from clinic.notifications.admin import bp as notifications_admin_bp
     from clinic.seo.views import bp as seo_bp
 
     for blueprint in (
-        content_bp, booking_bp, seo_bp, health_bp, accounts_bp, admin_bp, booking_admin_bp,
-        notifications_admin_bp, audit_admin_bp, accounts_admin_bp, leads_admin_bp,
-    ):  # fmt: skip
+        content_bp,
+        booking_bp,
+        seo_bp,
+        health_bp,
+        accounts_bp,
+        admin_bp,
+        booking_admin_bp,
+        notifications_admin_bp,
+        audit_admin_bp,
+        accounts_admin_bp,
+        leads_admin_bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(content_admin_bp)
     nav.init_app(app)

@@ -109,7 +109,7 @@ def _wait(processes: list[subprocess.Popen]) -> None:
 def init_app(app: Flask) -> None:
     from clinic.accounts.cli import users
     from clinic.content.cli import content_group
-    from clinic.leads.cli import leads_group
+    from clinic.leads_admin.cli import leads_group
 
     app.cli.add_command(users)
     app.cli.add_command(content_group)

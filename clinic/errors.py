@@ -9,23 +9,35 @@ from werkzeug.exceptions import HTTPException
 from clinic.extensions import db
 
 MESSAGES = {
-    400: ("We could not accept that request",
-          "The form may have been open for a long time or sent twice. Please go back, reload "
-          "the page and try again."),
-    403: ("Your account cannot open this page",
-          "This page belongs to another role (staff see patients, marketers edit content). If "
-          "you need it for your work, ask an admin to change your role."),
-    413: ("That was too large to send",
-          "What you sent was larger than we accept, so nothing was saved. Please shorten it "
-          "(an image may be up to 5 MB) and try again."),
-    410: ("This link has expired",
-          "Links to change a call stop working once the call has taken place."),
-    429: ("Too many attempts",
-          "You have sent this form many times in a short while. Please wait a minute and try "
-          "again, or phone us and we will book the call for you."),
-    503: ("We are very busy right now",
-          "Please try again in a minute, or phone us and we will book the call for you."),
-}  # fmt: skip
+    400: (
+        "We could not accept that request",
+        "The form may have been open for a long time or sent twice. Please go back, reload "
+        "the page and try again.",
+    ),
+    403: (
+        "Your account cannot open this page",
+        "This page belongs to another role (staff see patients, marketers edit content). If "
+        "you need it for your work, ask an admin to change your role.",
+    ),
+    413: (
+        "That was too large to send",
+        "What you sent was larger than we accept, so nothing was saved. Please shorten it "
+        "(an image may be up to 5 MB) and try again.",
+    ),
+    410: (
+        "This link has expired",
+        "Links to change a call stop working once the call has taken place.",
+    ),
+    429: (
+        "Too many attempts",
+        "You have sent this form many times in a short while. Please wait a minute and try "
+        "again, or phone us and we will book the call for you.",
+    ),
+    503: (
+        "We are very busy right now",
+        "Please try again in a minute, or phone us and we will book the call for you.",
+    ),
+}
 ADMIN_FORM_EXPIRED = (
     "Nothing was saved",
     "You were signed out (after hours without use, or from another tab), or the page was open "

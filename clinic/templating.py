@@ -6,7 +6,7 @@ import phonenumbers
 from flask import Flask, current_app, has_request_context, request
 
 from clinic import uktime
-from clinic.seo.urls import absolute_url
+from clinic.absolute_urls import absolute_url
 
 
 def book_url(clinic: str | None = None, source: str | None = None) -> str:

@@ -15,9 +15,15 @@ def person(slug="jane-doe", **fields) -> Person:
 
 def clinic(slug="testtown", hours=((0, 5, "09:00", "18:00"),), **fields) -> Clinic:
     values = dict(
-        name="Test Clinic", street="1 High Street", city="Testtown", postcode="TT1 1TT",
-        latitude=51.5, longitude=-0.1, phone="+44 1234 380345", email="clinic@example.test",
-    )  # fmt: skip
+        name="Test Clinic",
+        street="1 High Street",
+        city="Testtown",
+        postcode="TT1 1TT",
+        latitude=51.5,
+        longitude=-0.1,
+        phone="+44 1234 380345",
+        email="clinic@example.test",
+    )
     obj = Clinic(slug=slug, **{**values, **fields})
     for first, last, opens, closes in hours:
         for weekday in range(first, last + 1):
@@ -35,11 +41,14 @@ def clinic(slug="testtown", hours=((0, 5, "09:00", "18:00"),), **fields) -> Clin
 
 def article(slug="test-article", status="published", **fields) -> Article:
     values = dict(
-        title=f"Title of {slug}", summary="A summary.",
+        title=f"Title of {slug}",
+        summary="A summary.",
         body="## First\n\nText.\n\n## Second\n\nMore.",
-        seo_title=f"SEO {slug}", seo_description=f"Description of {slug}.",
-        published_on=date(2026, 1, 5), last_reviewed=date(2026, 1, 5),
-    )  # fmt: skip
+        seo_title=f"SEO {slug}",
+        seo_description=f"Description of {slug}.",
+        published_on=date(2026, 1, 5),
+        last_reviewed=date(2026, 1, 5),
+    )
     obj = Article(slug=slug, status=status, **{**values, **fields})
     db.session.add(obj)
     db.session.flush()

@@ -213,8 +213,9 @@ def test_email_log_lists_messages_and_filters_by_status(demo, staff):
     with demo.app_context():
         lead_id = db.session.scalar(sa.select(Lead.id))
     assert [e.detail for e in audit_entries(demo, "emails_viewed")] == [
-        f"status=any page=1 leads={lead_id}", f"status=failed page=1 leads={lead_id}",
-    ]  # fmt: skip
+        f"status=any page=1 leads={lead_id}",
+        f"status=failed page=1 leads={lead_id}",
+    ]
 
 
 def test_email_retry_requeues_and_is_audited(demo, staff):
@@ -336,8 +337,12 @@ def test_admin_creates_a_user(demo, admin):
     form_page = admin.get("/admin/users/new")
     assert form_page.status_code == 200
     token = soup(form_page).select_one("input[name=csrf_token]")["value"]
-    data = {"csrf_token": token, "email": "New.Person@Example.com", "role": "marketer",
-            "password": "a long initial password"}  # fmt: skip
+    data = {
+        "csrf_token": token,
+        "email": "New.Person@Example.com",
+        "role": "marketer",
+        "password": "a long initial password",
+    }
     response = admin.post("/admin/users/new", data=data)
     assert response.status_code == 303
     created = user_by_email(demo, "new.person@example.com")
@@ -345,12 +350,17 @@ def test_admin_creates_a_user(demo, admin):
     [audit] = audit_entries(demo, "user_created")
     assert (audit.target_id, audit.detail) == (created.id, "role marketer")
     assert "a long initial password" not in audit.detail
-    assert login(demo.test_client(), email="new.person@example.com",
-                 password="a long initial password").status_code == 303  # fmt: skip
+    assert (
+        login(
+            demo.test_client(), email="new.person@example.com", password="a long initial password"
+        ).status_code
+        == 303
+    )
     again = admin.post("/admin/users/new", data=data)
     assert again.status_code == 422 and "already an account" in again.get_data(as_text=True)
-    short = admin.post("/admin/users/new", data={**data, "email": "x@example.com",
-                                                  "password": "too short"})  # fmt: skip
+    short = admin.post(
+        "/admin/users/new", data={**data, "email": "x@example.com", "password": "too short"}
+    )
     assert short.status_code == 422 and "at least 12 characters" in short.get_data(as_text=True)
 
 
@@ -457,10 +467,16 @@ def book_three(demo) -> list[int]:
     """One call at each clinic: two from the same article, one with no article."""
     return [
         book(demo, "london", name="Lena London", email="lena@example.com", **{"from": ARTICLE}),
-        book(demo, "manchester", name="Max Manchester", email="max@example.com",
-             phone="07912 111222", **{"from": ARTICLE}),
+        book(
+            demo,
+            "manchester",
+            name="Max Manchester",
+            email="max@example.com",
+            phone="07912 111222",
+            **{"from": ARTICLE},
+        ),
         book(demo, "bedford", name="Bea Bedford", email="bea@example.com", phone="07912 333444"),
-    ]  # fmt: skip
+    ]
 
 
 def chart_table(page, title: str) -> dict[str, dict[str, str]]:
@@ -519,12 +535,18 @@ def test_article_table_follows_renames_leaves_out_cancelled_calls_and_counts_out
     done, cancelled, treated = (
         book(demo, "london", name="Dee Done", email="dee@example.com", **{"from": ARTICLE}),
         book(demo, "london", name="Cy Cancel", email="cy@example.com", **{"from": ARTICLE}),
-        book(demo, "bedford", name="Tess Treat", email="tess@example.com",
-             **{"from": "old-name-of-the-article"}),
-    )  # fmt: skip
+        book(
+            demo,
+            "bedford",
+            name="Tess Treat",
+            email="tess@example.com",
+            **{"from": "old-name-of-the-article"},
+        ),
+    )
     with demo.app_context():
-        db.session.add(Redirect(old_path="/articles/old-name-of-the-article",
-                                new_path=f"/articles/{ARTICLE}"))  # fmt: skip
+        db.session.add(
+            Redirect(old_path="/articles/old-name-of-the-article", new_path=f"/articles/{ARTICLE}")
+        )
         db.session.get(Booking, done).status = "done"
         db.session.get(Booking, cancelled).status = "cancelled"
         db.session.get(Booking, treated).lead.status = "treatment_booked"
@@ -539,9 +561,18 @@ def test_marketer_dashboard_shows_aggregates_only(demo, users):
     response = marketer.get("/admin/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    for personal in ("Lena London", "Max Manchester", "Bea Bedford", "lena@example.com",
-                     "max@example.com", "bea@example.com", "7911", "111222", "333444",
-                     "/admin/leads/"):  # fmt: skip
+    for personal in (
+        "Lena London",
+        "Max Manchester",
+        "Bea Bedford",
+        "lena@example.com",
+        "max@example.com",
+        "bea@example.com",
+        "7911",
+        "111222",
+        "333444",
+        "/admin/leads/",
+    ):
         assert personal not in html, personal
     page = soup(response)
     assert [text_of(s.h2) for s in page.select("section.chart")] == [CHART_BY_ARTICLE]
@@ -621,9 +652,14 @@ def test_top_series_folds_small_articles_and_puts_direct_last():
     counts = {f"article-{n}": [n, 0] for n in range(1, 8)} | {"(direct)": [0, 4]}
     series = dashboard.top_series(counts, top=5)
     assert [name for name, _ in series] == [
-        "article-7", "article-6", "article-5", "article-4", "article-3", "(other articles)",
+        "article-7",
+        "article-6",
+        "article-5",
+        "article-4",
+        "article-3",
+        "(other articles)",
         "(direct)",
-    ]  # fmt: skip
+    ]
     assert series[-2][1] == [3, 0]
 
 
@@ -649,7 +685,8 @@ def test_a_no_show_leaves_the_lead_new(demo, staff):
     booking_id = book(demo)
     move(demo, booking_id, utcnow().replace(second=0, microsecond=0) - timedelta(hours=3))
     token = csrf_token(staff, "/admin/bookings")
-    staff.post(f"/admin/bookings/{booking_id}/outcome",
-               data={"csrf_token": token, "outcome": "no_show"})  # fmt: skip
+    staff.post(
+        f"/admin/bookings/{booking_id}/outcome", data={"csrf_token": token, "outcome": "no_show"}
+    )
     with demo.app_context():
         assert db.session.get(Booking, booking_id).lead.status == "new"

@@ -264,7 +264,7 @@ def test_one_person_is_one_lead_whose_details_a_form_cannot_change(demo, client)
             email="ADA@example.com",
             name="Mallory",
             phone="+44 7911 123999",
-        ),  # fmt: skip
+        ),
     )
     with demo.app_context():
         assert _count(Lead) == 1
@@ -274,9 +274,10 @@ def test_one_person_is_one_lead_whose_details_a_form_cannot_change(demo, client)
         differ = db.session.scalar(sa.select(LeadEvent).where(LeadEvent.kind == "details_differ"))
         assert "Mallory" in differ.detail and "+447911123999" in differ.detail
         staff = db.session.scalars(
-            sa.select(OutboxMessage).where(OutboxMessage.kind == "booking.staff")
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.kind == "booking.staff")
             .order_by(OutboxMessage.id)
-        ).all()  # fmt: skip
+        ).all()
         assert "differ from the record" not in staff[0].text_body
         assert "Mallory" in staff[1].text_body and "differ from the record" in staff[1].text_body
 
@@ -644,8 +645,13 @@ def test_minimum_notice_and_horizon(demo, client):
 
 def test_a_booking_is_stored_and_confirmed_while_redis_is_down(migrated):
     """Rate limits live in Redis in production; a Redis outage must not cost a booking."""
-    app = create_app(app_config(migrated, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0",
-                                BOOKING_RATE_LIMIT="2 per minute"))  # fmt: skip
+    app = create_app(
+        app_config(
+            migrated,
+            RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0",
+            BOOKING_RATE_LIMIT="2 per minute",
+        )
+    )
     with app.app_context():
         seed_demo()
         db.session.commit()

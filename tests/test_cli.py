@@ -90,8 +90,18 @@ def test_serve_migrates_seeds_and_answers(tmp_path, database_url):
         url = _fresh_postgres_database(database_url)
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "serve-test"}
-    command = [sys.executable, "-m", "flask", "--app", "clinic", "serve", "--port", str(port),
-               "--workers", "1"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "clinic",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         health = _wait_for(f"http://127.0.0.1:{port}/healthz", seconds=60)

@@ -215,10 +215,25 @@ def test_admin_lead_search_survives_anything(fuzz_app, query):
         _no_raw_echo(response)
 
 
-STAFF_FORM_FIELDS = ["name", "email", "phone", "consent", "clinic", "date", "slot", "message",
-                     "idempotency_key", "action", "confirm"]  # fmt: skip
-STAFF_FORM_PATHS = ["/admin/leads/new", "/admin/leads/{lead}/calls/new",
-                    "/admin/calls/{booking}/move", "/admin/calls/{booking}/cancel"]  # fmt: skip
+STAFF_FORM_FIELDS = [
+    "name",
+    "email",
+    "phone",
+    "consent",
+    "clinic",
+    "date",
+    "slot",
+    "message",
+    "idempotency_key",
+    "action",
+    "confirm",
+]
+STAFF_FORM_PATHS = [
+    "/admin/leads/new",
+    "/admin/leads/{lead}/calls/new",
+    "/admin/calls/{booking}/move",
+    "/admin/calls/{booking}/cancel",
+]
 
 
 def booking_once(app) -> dict:
@@ -235,10 +250,11 @@ def booking_once(app) -> dict:
 @FUZZ
 @given(
     path=st.sampled_from(STAFF_FORM_PATHS),
-    values=st.dictionaries(st.sampled_from(STAFF_FORM_FIELDS), st.one_of(crafted, texts),
-                           max_size=6),
+    values=st.dictionaries(
+        st.sampled_from(STAFF_FORM_FIELDS), st.one_of(crafted, texts), max_size=6
+    ),
     marked=st.booleans(),
-)  # fmt: skip
+)
 def test_staff_booking_forms_survive_anything(fuzz_app, path, values, marked):
     """Adding a person who phoned, and booking, moving or cancelling their call: bare values
     reach the parsing, marked ones show whether anything is echoed unescaped."""
@@ -255,8 +271,12 @@ def test_staff_booking_forms_survive_anything(fuzz_app, path, values, marked):
 
 
 AUDIT_KEYS = ["action", "user", "target", "page"]
-ID_PATHS = ["/admin/leads/{}", "/admin/content/articles/{}", "/admin/content/images/{}",
-            "/admin/content/articles/1/revisions/compare?a={}&b=1"]  # fmt: skip
+ID_PATHS = [
+    "/admin/leads/{}",
+    "/admin/content/articles/{}",
+    "/admin/content/images/{}",
+    "/admin/content/articles/1/revisions/compare?a={}&b=1",
+]
 
 
 @FUZZ
@@ -271,8 +291,13 @@ def test_admin_filters_survive_crafted_values(fuzz_app, query):
     client = fuzz_app.test_client()
     login(client, "admin")
     has_nul = any("\x00" in value for value in query.values())
-    for path in ("/admin/leads", "/admin/leads.csv", "/admin/emails", "/admin/bookings",
-                 "/admin/audit"):  # fmt: skip
+    for path in (
+        "/admin/leads",
+        "/admin/leads.csv",
+        "/admin/emails",
+        "/admin/bookings",
+        "/admin/audit",
+    ):
         response = client.get(path, query_string=query)
         assert response.status_code in ({400} if has_nul else {200, 422}), (path, query)
 

@@ -14,8 +14,8 @@ from clinic.audit.models import AuditEntry
 from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads import exports
 from clinic.leads.models import Lead, LeadEvent
+from clinic.leads_admin import exports
 from clinic.notifications.models import OutboxMessage
 from clinic.uktime import to_local
 from tests.auth_helpers import csrf_token, login, make_users
@@ -88,7 +88,7 @@ def make_leads(app, count: int, prefix: str = "lead", **fields) -> list[int]:
                 phone=f"+4479111{n:05}",
                 created_at=newest - timedelta(minutes=n),
                 **fields,
-            )  # fmt: skip
+            )
             for n in range(count)
         ]
         db.session.add_all(leads)
@@ -120,8 +120,9 @@ def at_uk(day: str, hour: int = 12) -> datetime:
 @pytest.fixture
 def three(demo, staff):
     """Three leads from the booking form, at three clinics, created on known days."""
-    ada = book(demo, staff, ADA, "london", **{"from": "amitriptyline-for-back-pain"},
-               utm_source="google")  # fmt: skip
+    ada = book(
+        demo, staff, ADA, "london", **{"from": "amitriptyline-for-back-pain"}, utm_source="google"
+    )
     grace = book(demo, staff, GRACE, "manchester", utm_source="facebook")
     alan = book(demo, staff, ALAN, "bedford", **{"from": "does-amitriptyline-relax-muscles"})
     update(demo, Lead, ada, created_at=at_uk("2026-01-10"))
@@ -142,8 +143,15 @@ def test_list_is_newest_first_with_counts_per_status(demo, staff, three):
     assert phones[-1].get_text() == "07911 100001"
     pipeline = soup(response).select(".pipeline a")
     counts = {" ".join(a.get_text().split()[1:]): a.get_text().split()[0] for a in pipeline}
-    assert counts == {"All": "3", "New": "1", "Contacted": "1", "Qualified": "1",
-                      "Treatment booked": "0", "Not suitable": "0", "Lost": "0"}  # fmt: skip
+    assert counts == {
+        "All": "3",
+        "New": "1",
+        "Contacted": "1",
+        "Qualified": "1",
+        "Treatment booked": "0",
+        "Not suitable": "0",
+        "Lost": "0",
+    }
     contacted = next(a for a in pipeline if "Contacted" in a.get_text())
     assert listed_names(staff.get(contacted["href"])) == ["Grace Hopper"]
     assert soup(staff.get(contacted["href"])).select_one(".pipeline a[aria-current]") is not None
@@ -226,8 +234,10 @@ def test_pagination(demo, staff):
     filtered = soup(staff.get("/admin/leads?q=Lead+0&sort=oldest"))
     next_link = filtered.select_one(".pagination a[rel=next]")["href"]
     assert parse_qs(urlsplit(next_link).query) == {
-        "q": ["Lead 0"], "sort": ["oldest"], "page": ["2"]
-    }  # fmt: skip
+        "q": ["Lead 0"],
+        "sort": ["oldest"],
+        "page": ["2"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -289,12 +299,21 @@ def test_erased_leads_show_as_erased(demo, staff, three):
 
 def test_detail_shows_contact_calls_attribution_consent_and_timeline(demo, staff, users):
     lead_id = book(
-        demo, staff, ADA, "manchester", slot=first_free_slot(staff, "manchester", days_ahead=3),
-        marketing_opt_in="y", utm_source="google",
-        utm_medium="cpc", utm_campaign="backpain", utm_term="amitriptyline", utm_content="ad-1",
+        demo,
+        staff,
+        ADA,
+        "manchester",
+        slot=first_free_slot(staff, "manchester", days_ahead=3),
+        marketing_opt_in="y",
+        utm_source="google",
+        utm_medium="cpc",
+        utm_campaign="backpain",
+        utm_term="amitriptyline",
+        utm_content="ad-1",
         landing_page="/articles/amitriptyline-for-back-pain?utm_source=google",
-        referrer="https://www.google.com/", **{"from": "amitriptyline-for-back-pain"},
-    )  # fmt: skip
+        referrer="https://www.google.com/",
+        **{"from": "amitriptyline-for-back-pain"},
+    )
     with demo.app_context():
         messages = list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
         booking = db.session.scalar(sa.select(Booking))
@@ -322,7 +341,7 @@ def test_detail_shows_contact_calls_attribution_consent_and_timeline(demo, staff
         "ad-1",
         "/articles/amitriptyline-for-back-pain?utm_source",
     ):
-        assert value in text, value  # fmt: skip
+        assert value in text, value
     assert "privacy notice" in text and "Yes, opted in" in text
     timeline = [" ".join(li.get_text().split()) for li in page.select(".timeline li")]
     assert timeline[0].startswith("Booked a call")
@@ -333,8 +352,11 @@ def test_detail_shows_contact_calls_attribution_consent_and_timeline(demo, staff
     labels = [o.get_text() for o in page.select("select#status option")]
     assert labels == ["New", "Contacted", "Qualified", "Treatment booked", "Not suitable", "Lost"]
     [viewed] = audits(demo, "lead_viewed")
-    assert (viewed.user_id, viewed.target_type, viewed.target_id) == (users["staff"], "lead",
-                                                                    lead_id)  # fmt: skip
+    assert (viewed.user_id, viewed.target_type, viewed.target_id) == (
+        users["staff"],
+        "lead",
+        lead_id,
+    )
     assert viewed.user_email == "staff@example.test" and viewed.ip_address == "127.0.0.1"
 
 
@@ -353,14 +375,18 @@ def test_owner_choices_are_active_staff_and_admins(demo, staff, users, runner):
     lead_id = make_leads(demo, 1)[0]
     options = soup(staff.get(f"/admin/leads/{lead_id}")).select("select#owner option")
     assert [(o["value"], o.get_text()) for o in options] == [
-        ("", "Nobody"), (str(users["staff"]), "staff@example.test")
-    ]  # fmt: skip
+        ("", "Nobody"),
+        (str(users["staff"]), "staff@example.test"),
+    ]
 
 
 def test_status_owner_and_note_create_events_and_audit(demo, staff, users):
     lead_id = book(demo, staff, ADA)
-    data = {"csrf_token": form_token(staff, lead_id, "status"), "status": "contacted",
-            "owner": str(users["staff"])}  # fmt: skip
+    data = {
+        "csrf_token": form_token(staff, lead_id, "status"),
+        "status": "contacted",
+        "owner": str(users["staff"]),
+    }
     response = staff.post(f"/admin/leads/{lead_id}/status", data=data)
     assert response.status_code == 303
     assert response.headers["Location"] == f"/admin/leads/{lead_id}#pipeline"
@@ -373,10 +399,13 @@ def test_status_owner_and_note_create_events_and_audit(demo, staff, users):
         assert (lead.status, lead.owner_id) == ("contacted", users["staff"])
         events = [(e.kind, e.detail, e.actor) for e in lead.events]
     assert events[1:] == [
-        ("status", "Status: New → Contacted; Owner: nobody → staff@example.test",
-         "staff@example.test"),
+        (
+            "status",
+            "Status: New → Contacted; Owner: nobody → staff@example.test",
+            "staff@example.test",
+        ),
         ("note", note, "staff@example.test"),
-    ]  # fmt: skip
+    ]
     changed = audits(demo, "lead_changed")
     assert [e.detail for e in changed] == [
         f"status new→contacted; owner_id none→{users['staff']}",
@@ -388,8 +417,11 @@ def test_status_owner_and_note_create_events_and_audit(demo, staff, users):
     timeline = " ".join(page.select_one(".timeline").get_text().split())
     assert "Try again Friday." in timeline and "by staff@example.test" in timeline
     assert page.select_one("select#status option[selected]")["value"] == "contacted"
-    same = {"csrf_token": form_token(staff, lead_id, "status"), "status": "contacted",
-            "owner": str(users["staff"])}  # fmt: skip
+    same = {
+        "csrf_token": form_token(staff, lead_id, "status"),
+        "status": "contacted",
+        "owner": str(users["staff"]),
+    }
     staff.post(f"/admin/leads/{lead_id}/status", data=same)
     assert len(audits(demo, "lead_changed")) == 2, "no change, no event"
 
@@ -460,8 +492,10 @@ def test_csv_respects_the_filter_and_neutralises_formulas(demo, exporter, users)
     assert {row["clinic"] for row in rows} == {"ProHealth Clinic London"}
     [grace] = read_csv(exporter.get("/admin/leads.csv?q=grace"))
     assert (grace["email"], grace["status"], grace["marketing opt-in"]) == (
-        "grace@example.org", "new", "no"
-    )  # fmt: skip
+        "grace@example.org",
+        "new",
+        "no",
+    )
     assert grace["next call (UK time)"] and grace["created (UK time)"][:4] == "2026"
     [exported, _grace] = audits(demo, "leads_exported")
     assert exported.detail == "utm_source=evil sort=oldest rows=5"
@@ -477,10 +511,18 @@ def test_csv_has_every_page(demo, exporter):
 @pytest.mark.parametrize(
     ("value", "cell"),
     [
-        ("=1+1", "'=1+1"), ("+44 7911", "'+44 7911"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"), ("\rx", "'\rx"), ("plain", "plain"), ("a=b", "a=b"), (None, ""), (7, "7"),
+        ("=1+1", "'=1+1"),
+        ("+44 7911", "'+44 7911"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (7, "7"),
     ],
-)  # fmt: skip
+)
 def test_neutralise(value, cell):
     assert exports.neutralise(value) == cell
 
@@ -498,8 +540,11 @@ def test_json_export_holds_everything_about_the_person(demo, exporter, users):
     data = json.loads(response.get_data(as_text=True))
     lead = data["lead"]
     assert (lead["id"], lead["name"], lead["email"], lead["phone"]) == (
-        lead_id, "Ada Lovelace", "ada@example.com", "+447911100001"
-    )  # fmt: skip
+        lead_id,
+        "Ada Lovelace",
+        "ada@example.com",
+        "+447911100001",
+    )
     assert lead["utm_source"] == "google" and "privacy notice" in lead["consent_text"]
     [booking] = data["bookings"]
     assert booking["clinic"] == "ProHealth Clinic London"
@@ -508,14 +553,17 @@ def test_json_export_holds_everything_about_the_person(demo, exporter, users):
     assert [e["kind"] for e in data["events"]] == ["booked", "note"]
     assert data["events"][1]["detail"] == "Prefers mornings."
     assert sorted(m["subject"] for m in data["emails"]) == [
-        "Reminder: your free discovery call tomorrow", "Your free discovery call is booked"
-    ]  # fmt: skip
+        "Reminder: your free discovery call tomorrow",
+        "Your free discovery call is booked",
+    ]
     assert all(m["recipients"] == ["ada@example.com"] for m in data["emails"])
     assert {"status", "created_at", "sent_at"} <= set(data["emails"][0])
     [exported] = audits(demo, "lead_exported")
     assert (exported.user_id, exported.target_id, exported.ip_address) == (
-        users["staff"], lead_id, "127.0.0.1"
-    )  # fmt: skip
+        users["staff"],
+        lead_id,
+        "127.0.0.1",
+    )
 
 
 # ---- who may see leads ----
@@ -605,8 +653,10 @@ def test_staff_correct_a_leads_name_and_phone_on_record(demo, staff, users):
     """The booking form never changes a known person's details; staff do, after a call."""
     lead_id = book(demo, staff, ADA)
     token = form_token(staff, lead_id, "contact")
-    bad = staff.post(f"/admin/leads/{lead_id}/contact",
-                     data={"csrf_token": token, "name": "Ada King", "phone": "12"})  # fmt: skip
+    bad = staff.post(
+        f"/admin/leads/{lead_id}/contact",
+        data={"csrf_token": token, "name": "Ada King", "phone": "12"},
+    )
     assert bad.status_code == 422
     page = soup(bad)
     assert "Enter a phone number like" in page.select_one("#phone-error").get_text()
@@ -644,9 +694,14 @@ def test_a_marketer_cannot_correct_contact_details(demo, staff, users):
 
 @pytest.mark.parametrize(
     ("stored", "cell"),
-    [("+447911123456", "07911 123456"), ("+441234380345", "01234 380345"),
-     ("+33123456789", "0033 1 23 45 67 89"), (None, ""), ("not a number", "not a number")],
-)  # fmt: skip
+    [
+        ("+447911123456", "07911 123456"),
+        ("+441234380345", "01234 380345"),
+        ("+33123456789", "0033 1 23 45 67 89"),
+        (None, ""),
+        ("not a number", "not a number"),
+    ],
+)
 def test_phones_are_exported_as_dialled_from_the_uk(stored, cell):
     assert exports.dialable(stored) == cell
     assert exports.neutralise(exports.dialable(stored)) == cell

@@ -37,11 +37,20 @@ def subjects(messages) -> Counter:
 def test_send_due_delivers_text_html_and_attachment(mail_app, smtp_server):
     with mail_app.app_context():
         message = outbox.queue(
-            ["patient@example.test", "staff@example.test"], "Your call is booked",
-            "Plain text: café", "<p>HTML: café</p>", kind="booking.patient", booking_id=7,
-            attachments=[{"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST",
-                          "data": INVITE}],
-        )  # fmt: skip
+            ["patient@example.test", "staff@example.test"],
+            "Your call is booked",
+            "Plain text: café",
+            "<p>HTML: café</p>",
+            kind="booking.patient",
+            booking_id=7,
+            attachments=[
+                {
+                    "filename": "invite.ics",
+                    "content_type": "text/calendar; method=REQUEST",
+                    "data": INVITE,
+                }
+            ],
+        )
         db.session.commit()
         assert outbox.send_due() == {**NOTHING, "sent": 1}
         stored = reload(message.id)
@@ -77,8 +86,10 @@ def test_future_and_cancelled_messages_wait(mail_app, smtp_server):
         assert outbox.send_due(now=utcnow() + timedelta(days=9)) == NOTHING
         assert reload(dropped.id).status == "cancelled"
     assert subjects(smtp_server.wait_for(3)) == {
-        "Other booking's reminder": 1, "Same booking, other kind": 1, "Tomorrow": 1,
-    }  # fmt: skip
+        "Other booking's reminder": 1,
+        "Same booking, other kind": 1,
+        "Tomorrow": 1,
+    }
 
 
 def test_cancel_pending_needs_a_filter(app):
@@ -114,10 +125,16 @@ def test_smtp_down_backs_off_then_delivers_each_once(mail_app, smtp_server):
 
 @pytest.mark.parametrize(
     ("attempts", "wait"),
-    [(1, timedelta(seconds=30)), (2, timedelta(minutes=2)), (3, timedelta(minutes=8)),
-     (4, timedelta(minutes=32)), (5, timedelta(minutes=128)), (6, timedelta(hours=6)),
-     (60, timedelta(hours=6))],
-)  # fmt: skip
+    [
+        (1, timedelta(seconds=30)),
+        (2, timedelta(minutes=2)),
+        (3, timedelta(minutes=8)),
+        (4, timedelta(minutes=32)),
+        (5, timedelta(minutes=128)),
+        (6, timedelta(hours=6)),
+        (60, timedelta(hours=6)),
+    ],
+)
 def test_backoff_grows_and_is_capped(attempts, wait):
     assert outbox.backoff(attempts) == wait
 
@@ -215,10 +232,15 @@ def test_queue_writes_in_the_callers_transaction(app):
 
 @pytest.mark.parametrize(
     ("recipients", "attachments", "error"),
-    [([], (), ValueError),
-     (["a@example.test"], [{"filename": "x.pdf", "content_type": "application/pdf", "data": b"%"}],
-      TypeError)],
-)  # fmt: skip
+    [
+        ([], (), ValueError),
+        (
+            ["a@example.test"],
+            [{"filename": "x.pdf", "content_type": "application/pdf", "data": b"%"}],
+            TypeError,
+        ),
+    ],
+)
 def test_queue_refuses_what_could_never_be_sent(app, recipients, attachments, error):
     with app.app_context(), pytest.raises(error):
         outbox.queue(recipients, "Subject", "Body", kind="test", attachments=attachments)
@@ -313,8 +335,13 @@ def test_work_survives_database_errors(app, monkeypatch, caplog):
 
 def test_worker_process_delivers_and_stops_on_sigterm(mail_app, smtp_server, database_url):
     """The process `serve` starts beside gunicorn: it sends, and SIGTERM ends it cleanly."""
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "worker-test",
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port)}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "worker-test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_server.port),
+    }
     command = [sys.executable, "-m", "flask", "--app", "clinic", "outbox", "work", "--poll", "0.2"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

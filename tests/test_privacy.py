@@ -10,8 +10,8 @@ from clinic.booking import availability, catalogue, tokens
 from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads import privacy
 from clinic.leads.models import Lead, LeadEvent
+from clinic.leads_admin import privacy
 from clinic.notifications.models import OutboxMessage
 from tests.auth_helpers import csrf_token
 from tests.booking_helpers import first_free_slot
@@ -69,31 +69,52 @@ def staff(users, client):
 def ada(demo, staff, users):
     """Ada, with a call three days ahead, a note, a status change and a failed e-mail."""
     lead_id = book(
-        demo, staff, ADA, slot=first_free_slot(staff, days_ahead=3), utm_source="newsletter",
-        utm_campaign="spring", landing_page=LANDING, referrer=REFERRER,
+        demo,
+        staff,
+        ADA,
+        slot=first_free_slot(staff, days_ahead=3),
+        utm_source="newsletter",
+        utm_campaign="spring",
+        landing_page=LANDING,
+        referrer=REFERRER,
         **{"from": "amitriptyline-for-back-pain"},
-    )  # fmt: skip
+    )
     staff.post(
         f"/admin/leads/{lead_id}/notes",
         data={"csrf_token": form_token(staff, lead_id, "notes"), "note": NOTE},
     )
     staff.post(
         f"/admin/leads/{lead_id}/status",
-        data={"csrf_token": form_token(staff, lead_id, "status"), "status": "contacted",
-              "owner": str(users["staff"])},
-    )  # fmt: skip
+        data={
+            "csrf_token": form_token(staff, lead_id, "status"),
+            "status": "contacted",
+            "owner": str(users["staff"]),
+        },
+    )
     staff.get("/admin/leads?q=Ada+Lovelace")  # the search words must not reach the audit trail
     with demo.app_context():
         first = db.session.scalar(sa.select(OutboxMessage.id).order_by(OutboxMessage.id))
-    update(demo, OutboxMessage, first, status="failed",
-           last_error="SMTPRecipientsRefused: {'ada@example.com': (550, 'no')}")  # fmt: skip
+    update(
+        demo,
+        OutboxMessage,
+        first,
+        status="failed",
+        last_error="SMTPRecipientsRefused: {'ada@example.com': (550, 'no')}",
+    )
     return lead_id
 
 
 NEEDLES = [
-    "Ada Lovelace", "ada@example.com", "+447911100001", "07911 100001", "7911100001", MESSAGE,
-    "ada-lovelace-newsletter", "ada.lovelace", "call back Friday",
-]  # fmt: skip
+    "Ada Lovelace",
+    "ada@example.com",
+    "+447911100001",
+    "07911 100001",
+    "7911100001",
+    MESSAGE,
+    "ada-lovelace-newsletter",
+    "ada.lovelace",
+    "call back Friday",
+]
 
 
 def erase_as_admin(app, lead_id: int):
@@ -120,14 +141,19 @@ def test_erase_leaves_no_personal_data_anywhere_and_keeps_counts(demo, staff, us
         assert lead.erased_at is not None and lead.status == "contacted"
         assert lead.owner_id == users["staff"]
         assert (lead.utm_source, lead.utm_campaign, lead.source_article) == (
-            "newsletter", "spring", "amitriptyline-for-back-pain"
-        )  # fmt: skip
+            "newsletter",
+            "spring",
+            "amitriptyline-for-back-pain",
+        )
         assert lead.consent_at is not None and "privacy notice" in lead.consent_text
         booking = db.session.scalar(sa.select(Booking))
         # The call three days ahead is cancelled: nobody can phone the person, and the time
         # goes back to others.
-        assert (booking.clinic.slug, booking.status, booking.message) == ("london", "cancelled",
-                                                                         None)  # fmt: skip
+        assert (booking.clinic.slug, booking.status, booking.message) == (
+            "london",
+            "cancelled",
+            None,
+        )
         assert availability.is_free(catalogue.by_slug("london"), booking.starts_at, utcnow())
         assert booking.source_article == "amitriptyline-for-back-pain"
         assert [e.kind for e in lead.events] == ["booked", "note", "status", "cancelled"]
@@ -138,8 +164,11 @@ def test_erase_leaves_no_personal_data_anywhere_and_keeps_counts(demo, staff, us
         assert all(m.subject == "[erased]" and m.text_body == "[erased]" for m in messages)
     assert staff.get(manage["href"]).status_code == 404
     [erased] = audits(demo, "lead_erased")
-    assert (erased.user_id, erased.target_id, erased.ip_address) == (users["admin"], ada,
-                                                                     "127.0.0.1")  # fmt: skip
+    assert (erased.user_id, erased.target_id, erased.ip_address) == (
+        users["admin"],
+        ada,
+        "127.0.0.1",
+    )
     page = soup(admin.get(response.headers["Location"]))
     assert page.h1.get_text(strip=True) == f"Erased lead #{ada}"
     assert not page.select("form[action$='/notes']") and not page.select("form[action$='/erase']")
@@ -231,11 +260,19 @@ def retention(demo, staff):
         past = bookings[ids["old_new"]]
         past.starts_at = now - timedelta(days=380)
         bookings[ids["old_lost_cancelled"]].status = "cancelled"
-        db.session.add(Booking(lead_id=ids["old_call_ahead"], clinic_id=past.clinic_id,
-                               starts_at=now + timedelta(days=30, minutes=7)))  # fmt: skip
+        db.session.add(
+            Booking(
+                lead_id=ids["old_call_ahead"],
+                clinic_id=past.clinic_id,
+                starts_at=now + timedelta(days=30, minutes=7),
+            )
+        )
         db.session.commit()
-    for name, status in (("old_qualified", "qualified"), ("old_treatment", "treatment_booked"),
-                         ("old_erased", "new")):  # fmt: skip
+    for name, status in (
+        ("old_qualified", "qualified"),
+        ("old_treatment", "treatment_booked"),
+        ("old_erased", "new"),
+    ):
         ids[name] = make_leads(demo, 1, prefix=name, status=status)[0]
     update(demo, Lead, ids["old_erased"], erased_at=old, name=None, email=None, phone=None)
     update(demo, Lead, ids["old_lost_cancelled"], status="lost")
@@ -246,8 +283,15 @@ def retention(demo, staff):
         events = sa.update(LeadEvent).where(LeadEvent.lead_id.in_(ids.values()))
         db.session.execute(events.values(created_at=old))
         # First seen long ago, but staff spoke to them ten days ago: the clock starts again.
-        db.session.add(LeadEvent(lead_id=ids["old_but_active"], kind="note", detail="Called back",
-                                 actor="staff", created_at=now - timedelta(days=10)))  # fmt: skip
+        db.session.add(
+            LeadEvent(
+                lead_id=ids["old_but_active"],
+                kind="note",
+                detail="Called back",
+                actor="staff",
+                created_at=now - timedelta(days=10),
+            )
+        )
         db.session.commit()
     ids["recent"] = make_leads(demo, 1, prefix="recent")[0]
     update(demo, Lead, ids["recent"], created_at=now - timedelta(days=29))
@@ -260,12 +304,23 @@ def test_purge_erases_only_old_unconverted_leads_and_audits(demo, runner, retent
     assert "Erased 2 lead(s)" in result.output
     with demo.app_context():
         erased = {
-            name for name, lead_id in retention.items()
+            name
+            for name, lead_id in retention.items()
             if db.session.get(Lead, lead_id).erased_at is not None
-        }  # fmt: skip
+        }
         assert erased == {"old_new", "old_lost_cancelled", "old_erased"}
-        assert personal_data_in_tables(["Ada Lovelace", "ada@example.com", "Grace Hopper",
-                                        "grace@example.org", "+447911100002"]) == []  # fmt: skip
+        assert (
+            personal_data_in_tables(
+                [
+                    "Ada Lovelace",
+                    "ada@example.com",
+                    "Grace Hopper",
+                    "grace@example.org",
+                    "+447911100002",
+                ]
+            )
+            == []
+        )
         assert db.session.get(Lead, retention["recent"]).name is not None
     entries = audits(demo, "lead_erased")
     assert sorted(e.target_id for e in entries) == sorted(

@@ -23,8 +23,12 @@ from tests.test_admin_pages import ARTICLE, article_table, article_title
 from tests.test_leads_admin import audits, book, prepare_users, signed_in, update
 
 STAFF = ROLE_EMAILS["staff"]
-CALLER = {"name": "Mary Seacole", "email": "Mary.Seacole@Example.org", "phone": "07911 100009",
-          "consent": "y"}  # fmt: skip
+CALLER = {
+    "name": "Mary Seacole",
+    "email": "Mary.Seacole@Example.org",
+    "phone": "07911 100009",
+    "consent": "y",
+}
 ADA = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "07911 100001"}
 
 
@@ -110,8 +114,10 @@ def test_adding_a_person_who_phoned_writes_lead_consent_audit_and_timeline(demo,
         lead = db.session.scalar(sa.select(Lead))
         assert response.headers["Location"] == f"/admin/leads/{lead.id}/calls/new"
         assert (lead.name, lead.email, lead.phone) == (
-            "Mary Seacole", "mary.seacole@example.org", "+447911100009",
-        )  # fmt: skip
+            "Mary Seacole",
+            "mary.seacole@example.org",
+            "+447911100009",
+        )
         assert lead.consent_at is not None
         assert lead.consent_text == leads.PHONE_CONSENT_TEXT
         assert "by phone" in lead.consent_text
@@ -137,8 +143,10 @@ def test_a_known_email_changes_nothing_and_opens_that_lead(demo, staff):
     with demo.app_context():
         lead = db.session.get(Lead, lead_id)
         assert (lead.name, lead.phone, lead.source_article) == (
-            "Ada Lovelace", "+447911100001", ARTICLE,
-        )  # fmt: skip
+            "Ada Lovelace",
+            "+447911100001",
+            ARTICLE,
+        )
         assert "privacy notice" in lead.consent_text and "by phone" not in lead.consent_text
         assert [e.kind for e in lead.events] == ["booked"]
     assert count(demo, Lead) == 1
@@ -173,8 +181,12 @@ def test_bad_details_are_422_with_the_message_at_the_field(demo, staff, field, v
 
 # ---- Who may use these pages ----
 
-NEW_PATHS = ["/admin/leads/new", "/admin/leads/{lead}/calls/new", "/admin/calls/{booking}/move",
-             "/admin/calls/{booking}/cancel"]  # fmt: skip
+NEW_PATHS = [
+    "/admin/leads/new",
+    "/admin/leads/{lead}/calls/new",
+    "/admin/calls/{booking}/move",
+    "/admin/calls/{booking}/cancel",
+]
 
 
 @pytest.fixture
@@ -213,8 +225,14 @@ def test_staff_book_a_call_with_the_leads_own_details(demo, staff):
     lead_id = book(demo, staff, ADA, "manchester", **{"from": ARTICLE}, utm_source="google")
     with demo.app_context():
         before = db.session.get(Lead, lead_id)
-        details = (before.name, before.email, before.phone, before.source_article,
-                   before.utm_source, before.landing_page)  # fmt: skip
+        details = (
+            before.name,
+            before.email,
+            before.phone,
+            before.source_article,
+            before.utm_source,
+            before.landing_page,
+        )
         consent = (before.consent_at, before.consent_text)
     slot = first_free_slot(staff, "london", days_ahead=2)
     response = book_by_phone(staff, lead_id, slot, message="  Knee pain after running.  ")
@@ -223,8 +241,14 @@ def test_staff_book_a_call_with_the_leads_own_details(demo, staff):
     assert "The call is booked" in flash_text(staff, response)
     with demo.app_context():
         lead = db.session.get(Lead, lead_id)
-        assert (lead.name, lead.email, lead.phone, lead.source_article, lead.utm_source,
-                lead.landing_page) == details  # fmt: skip
+        assert (
+            lead.name,
+            lead.email,
+            lead.phone,
+            lead.source_article,
+            lead.utm_source,
+            lead.landing_page,
+        ) == details
         assert (lead.consent_at, lead.consent_text) == consent, "the online consent stands"
         booking = db.session.scalars(
             sa.select(Booking).where(Booking.clinic.has(slug="london"))
@@ -247,8 +271,10 @@ def test_staff_book_a_call_with_the_leads_own_details(demo, staff):
         booking_id = booking.id
     [created] = audits(demo, "booking_created")
     assert (created.user_email, created.target_type, created.target_id) == (
-        STAFF, "booking", booking_id,
-    )  # fmt: skip
+        STAFF,
+        "booking",
+        booking_id,
+    )
     assert f"lead={lead_id}" in created.detail and "Ada" not in created.detail
 
 
@@ -270,8 +296,13 @@ def test_show_free_times_without_javascript(demo, staff):
     assert page.select_one("button[name=action][value=times]").get_text() == "Show free times"
     assert not page.select("input[name=slot]"), "no clinic chosen yet, so no times"
     day = soup(staff.get("/book?clinic=bedford")).select("select#date option")[2]["value"]
-    data = {**hidden_fields(page, "form.booking-form"), "clinic": "bedford", "date": day,
-            "message": "Kept message", "action": "times"}  # fmt: skip
+    data = {
+        **hidden_fields(page, "form.booking-form"),
+        "clinic": "bedford",
+        "date": day,
+        "message": "Kept message",
+        "action": "times",
+    }
     response = staff.post(f"/admin/leads/{lead_id}/calls/new", data=data)
     assert response.status_code == 200
     shown = soup(response)
@@ -303,8 +334,12 @@ def test_a_taken_time_is_409_with_the_next_free_times_and_nothing_written(demo, 
 
 def test_the_same_form_sent_twice_books_one_call(demo, staff):
     lead_id = added_lead(staff)
-    data = {**call_form(staff, lead_id), "clinic": "london", "slot": first_free_slot(staff),
-            "action": "book"}  # fmt: skip
+    data = {
+        **call_form(staff, lead_id),
+        "clinic": "london",
+        "slot": first_free_slot(staff),
+        "action": "book",
+    }
     first = staff.post(f"/admin/leads/{lead_id}/calls/new", data=data)
     second = staff.post(f"/admin/leads/{lead_id}/calls/new", data=data)
     assert first.status_code == second.status_code == 303
@@ -354,8 +389,12 @@ def test_an_erased_lead_gets_no_call(demo, users, client):
     admin.post(f"/admin/leads/{lead_id}/erase", data={"csrf_token": token, "confirm": "y"})
     assert not soup(admin.get(f"/admin/leads/{lead_id}")).find("a", string="Book a call")
     assert admin.get(f"/admin/leads/{lead_id}/calls/new").status_code == 409
-    data = {"csrf_token": token, "clinic": "london", "slot": first_free_slot(admin),
-            "action": "book"}  # fmt: skip
+    data = {
+        "csrf_token": token,
+        "clinic": "london",
+        "slot": first_free_slot(admin),
+        "action": "book",
+    }
     response = admin.post(f"/admin/leads/{lead_id}/calls/new", data=data)
     assert response.status_code == 409
     assert "details were erased" in response.get_data(as_text=True)
@@ -386,8 +425,9 @@ def actions_on_lead_page(client, lead_id: int) -> list[str]:
 def test_the_lead_page_offers_move_and_cancel_for_an_upcoming_call(demo, staff, phone_call):
     booking = phone_call["booking"]
     assert actions_on_lead_page(staff, phone_call["lead"]) == [
-        f"/admin/calls/{booking}/move", f"/admin/calls/{booking}/cancel",
-    ]  # fmt: skip
+        f"/admin/calls/{booking}/move",
+        f"/admin/calls/{booking}/cancel",
+    ]
 
 
 def test_staff_move_a_call(demo, staff, phone_call):
@@ -429,8 +469,9 @@ def test_moving_to_a_taken_time_is_409_with_the_next_free_times(demo, staff, pho
     assert offered and taken not in offered
     booking = latest_booking_of(demo, phone_call["lead"])
     assert (booking.starts_at, booking.sequence) == (
-        datetime.fromisoformat(phone_call["slot"]).astimezone(UTC), 0,
-    )  # fmt: skip
+        datetime.fromisoformat(phone_call["slot"]).astimezone(UTC),
+        0,
+    )
     assert audits(demo, "booking_rescheduled") == []
 
 
@@ -478,8 +519,9 @@ def test_cancelling_asks_first_then_cancels_and_frees_the_time(demo, staff, phon
         ({"starts_at": "past"}, "A call that has begun can no longer be moved or cancelled"),
     ],
 )
-def test_past_or_closed_calls_cannot_be_moved_or_cancelled(demo, staff, phone_call, change,
-                                                           message):  # fmt: skip
+def test_past_or_closed_calls_cannot_be_moved_or_cancelled(
+    demo, staff, phone_call, change, message
+):
     if change.get("starts_at") == "past":
         change = {"starts_at": utcnow().replace(second=0, microsecond=0) - timedelta(hours=2)}
     update(demo, Booking, phone_call["booking"], **change)
@@ -495,8 +537,10 @@ def test_past_or_closed_calls_cannot_be_moved_or_cancelled(demo, staff, phone_ca
         assert message in response.get_data(as_text=True)
     after = latest_booking_of(demo, phone_call["lead"])
     assert (after.status, after.starts_at, after.sequence) == (
-        before.status, before.starts_at, before.sequence,
-    )  # fmt: skip
+        before.status,
+        before.starts_at,
+        before.sequence,
+    )
     assert audits(demo, "booking_rescheduled") == audits(demo, "booking_cancelled") == []
 
 
@@ -527,8 +571,9 @@ def test_phone_bookings_are_not_counted_for_an_article(demo, staff):
     book(demo, staff, {**ADA, "email": "web@example.com"}, "manchester")  # came to /book directly
     lead_id = book(demo, staff, ADA, "london", **{"from": ARTICLE})
     booked_by_phone(staff, lead_id, first_free_slot(staff, "bedford"), clinic="bedford")
-    booked_by_phone(staff, added_lead(staff), first_free_slot(staff, "manchester"),
-                    clinic="manchester")  # fmt: skip
+    booked_by_phone(
+        staff, added_lead(staff), first_free_slot(staff, "manchester"), clinic="manchester"
+    )
     assert count(demo, Booking) == 4
     assert article_table(soup(staff.get("/admin/"))) == {
         article_title(demo): ["1", "0", "0"],
@@ -578,8 +623,10 @@ def test_a_lock_held_past_the_timeout_is_waited_out_by_both_forms(
     if path == "staff":
         signed_in(client, "staff")
         lead_id = added_lead(client)
-        data, url = {**call_form(client, lead_id), "clinic": "london", "slot": slot,
-                     "action": "book"}, f"/admin/leads/{lead_id}/calls/new"  # fmt: skip
+        data, url = (
+            {**call_form(client, lead_id), "clinic": "london", "slot": slot, "action": "book"},
+            f"/admin/leads/{lead_id}/calls/new",
+        )
     else:
         data, url = booking_data(client, slot=slot), "/book"
     with TableLock(impatient, seconds=held):

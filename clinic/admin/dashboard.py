@@ -57,7 +57,7 @@ def bookings_by_article(since_days: int = 90) -> list[ArticleBookings]:
     query = (
         sa.select(
             Booking.source_article, Booking.status, Lead.status, LeadEvent.actor, sa.func.count()
-        )  # fmt: skip
+        )
         .join(Lead, Lead.id == Booking.lead_id)
         .outerjoin(LeadEvent, booked)
         .where(Booking.created_at >= since, Booking.status != "cancelled")
@@ -72,9 +72,11 @@ def bookings_by_article(since_days: int = 90) -> list[ArticleBookings]:
         row[1] += count if call_status == "done" else 0
         row[2] += count if lead_status == "treatment_booked" else 0
     articles = [s for s in totals if s and s != BY_PHONE]
-    titles = dict(db.session.execute(
-        sa.select(Article.slug, Article.title).where(Article.slug.in_(articles))
-    ).all())  # fmt: skip
+    titles = dict(
+        db.session.execute(
+            sa.select(Article.slug, Article.title).where(Article.slug.in_(articles))
+        ).all()
+    )
     rows = [
         ArticleBookings(titles.get(slug, slug), slug, *counts)
         if slug in articles
@@ -166,8 +168,9 @@ def leads_per_week_by_clinic(weeks: int = WEEKS) -> charts.BarChart:
     cities = list(db.session.scalars(sa.select(Clinic.city).order_by(Clinic.id)))
     names = cities + sorted(set(counts) - set(cities))
     series = [(name, counts.get(name, [0] * weeks)) for name in names]
-    return charts.stacked_bars("New leads per week by clinic", "leads", _week_labels(mondays),
-                               series)  # fmt: skip
+    return charts.stacked_bars(
+        "New leads per week by clinic", "leads", _week_labels(mondays), series
+    )
 
 
 def leads_per_week_by_article(weeks: int = WEEKS) -> charts.BarChart:
@@ -177,8 +180,12 @@ def leads_per_week_by_article(weeks: int = WEEKS) -> charts.BarChart:
         Lead.created_at >= _since(mondays[0])
     )
     counts = weekly_counts(db.session.execute(query), mondays)
-    return charts.stacked_bars("New leads per week by the article of their first visit", "leads",
-                               _week_labels(mondays), top_series(counts))  # fmt: skip
+    return charts.stacked_bars(
+        "New leads per week by the article of their first visit",
+        "leads",
+        _week_labels(mondays),
+        top_series(counts),
+    )
 
 
 def for_role(role: str) -> dict:

@@ -14,7 +14,6 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 
 from clinic import uktime
 from clinic.accounts.roles import no_store, require_roles
-from clinic.audit.services import record
 from clinic.booking import catalogue, picker, queries, services
 from clinic.booking.forms import CancelForm, StaffBookingForm, StaffMoveForm
 from clinic.booking.models import Booking
@@ -65,6 +64,12 @@ class AgendaFilter(FlaskForm):
     def last_day(self) -> date:
         return self.end.data or self.first_day() + timedelta(days=DEFAULT_DAYS)
 
+    def forget_unreadable_dates(self) -> None:
+        """A date input cannot show what is not a date: leave such fields empty."""
+        for field in (self.start, self.end):
+            if field.process_errors:
+                field.raw_data = []
+
     def validate_end(self, field) -> None:
         if self.start.errors or field.errors:
             return  # a date out of range: nothing to compare
@@ -76,9 +81,10 @@ class AgendaFilter(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome = SelectField(
-        "Outcome", choices=[SelectChoice("done", "Call done"), SelectChoice("no_show", "No show")],
+        "Outcome",
+        choices=[SelectChoice("done", "Call done"), SelectChoice("no_show", "No show")],
         validators=[InputRequired("Choose whether the call took place.")],
-    )  # fmt: skip
+    )
     next = HiddenField()
 
 
@@ -87,23 +93,15 @@ def agenda():
     """List calls per UK day and clinic, with buttons to record how each call went."""
     clinics = list(db.session.scalars(sa.select(Clinic).order_by(Clinic.id)))
     form = AgendaFilter(request.args)
-    form.clinic.choices = [SelectChoice("", "All clinics"),
-                           *(SelectChoice(c.slug, c.city) for c in clinics)]  # fmt: skip
+    form.clinic.choices += [SelectChoice(c.slug, c.city) for c in clinics]
     if not form.validate():
-        for field in (form.start, form.end):
-            if field.process_errors:
-                field.raw_data = []  # a date input cannot show what is not a date
+        form.forget_unreadable_dates()
         return _render_agenda(form, days=[]), 422
     clinic = next((c for c in clinics if c.slug == form.clinic.data), None)
     first, last = form.first_day(), form.last_day()
     form.end.data = last  # show the end the list uses, also when it came from the default
-    calls = queries.calls_between(first, last, clinic)
-    days = queries.by_day_and_clinic(calls)
-    # Who looked at whose calls: the filter and the ids of the leads listed, never their details.
-    leads = ",".join(map(str, dict.fromkeys(call.lead_id for call in calls)))
-    record("agenda_viewed", "lead", None, f"clinic={clinic.slug if clinic else 'all'} "
-           f"from={first.isoformat()} to={last.isoformat()} leads={leads or 'none'}")  # fmt: skip
-    page = _render_agenda(form, days=days, first=first, last=last)
+    calls = services.agenda(first, last, clinic)
+    page = _render_agenda(form, days=queries.by_day_and_clinic(calls), first=first, last=last)
     # Render first: committing expires the loaded calls, and reloading them costs a query each.
     db.session.commit()
     return page
@@ -111,10 +109,15 @@ def agenda():
 
 def _render_agenda(form: AgendaFilter, **context) -> str:
     return render_template(
-        "booking_admin/agenda.html", form=form, today=uktime.today(), local=to_local,
-        can_take_outcome=can_take_outcome, can_change=services.can_change,
-        status_labels=STATUS_LABELS, **context,
-    )  # fmt: skip
+        "booking_admin/agenda.html",
+        form=form,
+        today=uktime.today(),
+        local=to_local,
+        can_take_outcome=can_take_outcome,
+        can_change=services.can_change,
+        status_labels=STATUS_LABELS,
+        **context,
+    )
 
 
 @bp.post("/bookings/<int:booking_id>/outcome")
@@ -131,17 +134,27 @@ def outcome(booking_id: int):
         return _refused(str(refusal), back, 409)
     db.session.commit()
     local = to_local(booking.starts_at)
-    flash(f"The {local:%H:%M} call in {booking.clinic.city} on {local.day} {local:%B} is "
-          f"now marked “{STATUS_LABELS[booking.status]}”.")  # fmt: skip
+    flash(
+        f"The {local:%H:%M} call in {booking.clinic.city} on {local.day} {local:%B} is "
+        f"now marked “{STATUS_LABELS[booking.status]}”."
+    )
     return redirect(back, 303)
 
 
-def _refused(message: str, back: str, status: int, heading="We could not record that outcome",
-             back_label="Back to the calls"):  # fmt: skip
+def _refused(
+    message: str,
+    back: str,
+    status: int,
+    heading="We could not record that outcome",
+    back_label="Back to the calls",
+):
     return render_template(
-        "admin/problem.html", heading=heading, message=message, back_url=back,
+        "admin/problem.html",
+        heading=heading,
+        message=message,
+        back_url=back,
         back_label=back_label,
-    ), status  # fmt: skip
+    ), status
 
 
 # ---- Booking, moving and cancelling a call for a patient on the phone ----
@@ -191,11 +204,15 @@ def _booked(booking_id: int):
     """Back to the lead, saying what the form booked (also when it is sent again later)."""
     booking = db.session.get(Booking, booking_id)
     if booking.is_active:
-        flash(f"The call is booked: {_when(booking)}. {booking.lead.name} gets the confirmation "
-              "e-mail with a link to change or cancel it.")  # fmt: skip
+        flash(
+            f"The call is booked: {_when(booking)}. {booking.lead.name} gets the confirmation "
+            "e-mail with a link to change or cancel it."
+        )
     else:
-        flash(f"This form had already booked the call on {_when(booking)}, which is now marked "
-              f"“{STATUS_LABELS[booking.status]}”. Nothing new was booked.")  # fmt: skip
+        flash(
+            f"This form had already booked the call on {_when(booking)}, which is now marked "
+            f"“{STATUS_LABELS[booking.status]}”. Nothing new was booked."
+        )
     return redirect(_lead_url(booking.lead_id), 303)
 
 
@@ -225,8 +242,10 @@ def move(booking_id: int):
     except services.SlotUnavailable as refusal:
         booking = db.session.get(Booking, booking_id)  # reloaded: the move was rolled back
         return _render_move(booking, form, 409, picker.refuse(form, refusal))
-    flash(f"The call has moved to {_when(booking)}. {booking.lead.name} gets an e-mail with the "
-          "new time.")  # fmt: skip
+    flash(
+        f"The call has moved to {_when(booking)}. {booking.lead.name} gets an e-mail with the "
+        "new time."
+    )
     return redirect(_lead_url(booking.lead_id), 303)
 
 
@@ -243,11 +262,14 @@ def cancel(booking_id: int):
         return refused
     form = CancelForm()
     if not form.validate_on_submit() or request.form.get("confirm") != "yes":
-        return render_template("booking_admin/cancel.html", booking=booking, form=form,
-                               when=_when(booking))  # fmt: skip
+        return render_template(
+            "booking_admin/cancel.html", booking=booking, form=form, when=_when(booking)
+        )
     services.cancel_call(booking, actor=current_user.email)
-    flash(f"The call on {_when(booking)} is cancelled. {booking.lead.name} gets an e-mail "
-          "saying so, and the time is free for others.")  # fmt: skip
+    flash(
+        f"The call on {_when(booking)} is cancelled. {booking.lead.name} gets an e-mail "
+        "saying so, and the time is free for others."
+    )
     return redirect(_lead_url(booking.lead_id), 303)
 
 
@@ -261,8 +283,9 @@ def _unchangeable(booking: Booking, verb: str):
 
 
 def _refused_for_lead(message: str, lead_id: int, verb: str):
-    return _refused(message, _lead_url(lead_id), 409, f"We could not {verb} the call",
-                    "Back to the lead")  # fmt: skip
+    return _refused(
+        message, _lead_url(lead_id), 409, f"We could not {verb} the call", "Back to the lead"
+    )
 
 
 def _when(booking: Booking) -> str:

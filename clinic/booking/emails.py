@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from flask import current_app
 
+from clinic.absolute_urls import absolute_url
 from clinic.booking import ics, tokens
 from clinic.dbtypes import utcnow
 from clinic.notifications import outbox
-from clinic.seo.urls import absolute_url
 from clinic.uktime import to_local
 
 REMINDER_BEFORE = timedelta(hours=24)
@@ -39,13 +39,18 @@ def _notify_staff(booking, change: str, differs: str = "", by: str = "") -> None
     if not staff:
         return
     local = to_local(booking.starts_at)
-    subject = (f"{CHANGE_WORDS[change]}: discovery call {local:%a %d %b %H:%M}, "
-               f"{booking.clinic.city}")  # fmt: skip
+    subject = (
+        f"{CHANGE_WORDS[change]}: discovery call {local:%a %d %b %H:%M}, {booking.clinic.city}"
+    )
     outbox.queue_template(
-        staff, subject, "booking_staff",
+        staff,
+        subject,
+        "booking_staff",
         {**_context(booking), "change": change, "differs": differs, "by": by},
-        kind="booking.staff", lead_id=booking.lead_id, booking_id=booking.id,
-    )  # fmt: skip
+        kind="booking.staff",
+        lead_id=booking.lead_id,
+        booking_id=booking.id,
+    )
 
 
 def _queue_reminder(booking) -> None:
@@ -53,26 +58,37 @@ def _queue_reminder(booking) -> None:
     if send_at <= utcnow():
         return
     outbox.queue_template(
-        [booking.lead.email], "Reminder: your free discovery call tomorrow",
-        "booking_reminder", _context(booking), kind="booking.reminder",
-        lead_id=booking.lead_id, booking_id=booking.id, not_before=send_at,
-    )  # fmt: skip
+        [booking.lead.email],
+        "Reminder: your free discovery call tomorrow",
+        "booking_reminder",
+        _context(booking),
+        kind="booking.reminder",
+        lead_id=booking.lead_id,
+        booking_id=booking.id,
+        not_before=send_at,
+    )
 
 
 def _tell_patient(booking, subject: str, template: str, change: str, method: str) -> None:
     outbox.queue_template(
-        [booking.lead.email], subject, template, {**_context(booking), "change": change},
-        kind="booking.patient", lead_id=booking.lead_id, booking_id=booking.id,
+        [booking.lead.email],
+        subject,
+        template,
+        {**_context(booking), "change": change},
+        kind="booking.patient",
+        lead_id=booking.lead_id,
+        booking_id=booking.id,
         attachments=_invite(booking, method),
-    )  # fmt: skip
+    )
 
 
 def booked(booking, differs: str = "", by: str = "") -> None:
     """Tell staff (with any contact details the form gave that differ from the record, and who
     booked it when a member of staff did) and the patient, and schedule the reminder."""
     _notify_staff(booking, "booked", differs, by)
-    _tell_patient(booking, "Your free discovery call is booked", "booking_patient", "booked",
-                  "REQUEST")  # fmt: skip
+    _tell_patient(
+        booking, "Your free discovery call is booked", "booking_patient", "booked", "REQUEST"
+    )
     _queue_reminder(booking)
 
 
@@ -80,8 +96,9 @@ def rescheduled(booking, by: str = "") -> None:
     """Send the updated invitation (a new SEQUENCE) and move the reminder."""
     outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
     _notify_staff(booking, "rescheduled", by=by)
-    _tell_patient(booking, "Your discovery call has moved", "booking_patient", "rescheduled",
-                  "REQUEST")  # fmt: skip
+    _tell_patient(
+        booking, "Your discovery call has moved", "booking_patient", "rescheduled", "REQUEST"
+    )
     _queue_reminder(booking)
 
 
@@ -89,5 +106,6 @@ def cancelled(booking, by: str = "") -> None:
     """Withdraw the invitation and the reminder, and tell staff."""
     outbox.cancel_pending(booking_id=booking.id, kind="booking.reminder")
     _notify_staff(booking, "cancelled", by=by)
-    _tell_patient(booking, "Your discovery call is cancelled", "booking_cancelled", "cancelled",
-                  "CANCEL")  # fmt: skip
+    _tell_patient(
+        booking, "Your discovery call is cancelled", "booking_cancelled", "cancelled", "CANCEL"
+    )

@@ -1,40 +1,14 @@
 """The booking form: field rules and the messages shown next to each field."""
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from clinic.leads.contact import normalise_email, normalise_phone
 
 CONSENT_TEXT = (
     "Contact me about this request for a free discovery call and use what I write about my "
     "health to prepare for it, as described in the privacy notice."
-)
-
-
-def normalise_email(form, field) -> None:
-    """Check the address's syntax only (no network look-ups) and keep its normal form."""
-    try:
-        field.data = validate_email(field.data or "", check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        raise ValidationError(
-            "Enter an e-mail address in the right format, like name@example.com."
-        ) from error
-
-
-def normalise_phone(form, field) -> None:
-    """Accept UK numbers as people write them and international ones with +, store E.164."""
-    try:
-        number = phonenumbers.parse(field.data or "", "GB")
-    except phonenumbers.NumberParseException as error:
-        raise ValidationError(_PHONE_MESSAGE) from error
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(_PHONE_MESSAGE)
-    field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-_PHONE_MESSAGE = (
-    "Enter a phone number like 07123 456 789, or an international number starting with +."
 )
 
 
@@ -84,8 +58,15 @@ class BookingForm(Attribution, FlaskForm):
     idempotency_key = HiddenField(validators=[Length(max=64)])
 
     def attribution(self) -> dict:
-        names = ("landing_page", "referrer", "utm_source", "utm_medium", "utm_campaign",
-                 "utm_term", "utm_content")  # fmt: skip
+        names = (
+            "landing_page",
+            "referrer",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+            "utm_content",
+        )
         values = {name: (getattr(self, name).data or "").strip() or None for name in names}
         values["source_article"] = (self.source.data or "").strip() or None
         return values

@@ -3,9 +3,9 @@
 from flask import current_app
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from clinic.absolute_urls import absolute_url
 from clinic.booking import tokens
 from clinic.dbtypes import utcnow
-from clinic.seo.urls import absolute_url
 
 
 def invitation(booking, method: str = "REQUEST") -> str:

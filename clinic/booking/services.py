@@ -6,7 +6,7 @@ records the timeline and (when staff act) the audit entry, and commits, because 
 race means starting the transaction again. The steps under them only flush."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -14,15 +14,19 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from clinic import uktime
 from clinic.audit.services import record
-from clinic.booking import availability, catalogue, emails
+from clinic.booking import availability, catalogue, emails, queries
 from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import services as leads
 from clinic.uktime import to_local
 
-STATUS_LABELS = {"confirmed": "Booked", "cancelled": "Cancelled", "done": "Call done",
-                 "no_show": "No show"}  # fmt: skip
+STATUS_LABELS = {
+    "confirmed": "Booked",
+    "cancelled": "Cancelled",
+    "done": "Call done",
+    "no_show": "No show",
+}
 OUTCOME_EVENTS = {"done": "call_done", "no_show": "no_show"}
 
 
@@ -115,8 +119,12 @@ def move_call(booking: Booking, start: datetime, actor: str = "patient") -> Book
     booking_id, before = booking.id, booking.starts_at
     try:
         reschedule(booking, start, actor=actor)
-        _audit(actor, "booking_rescheduled", booking, f"from={before.isoformat()} "
-               f"to={start.isoformat()}")  # fmt: skip
+        _audit(
+            actor,
+            "booking_rescheduled",
+            booking,
+            f"from={before.isoformat()} to={start.isoformat()}",
+        )
         db.session.commit()
         return booking
     except (SlotUnavailable, IntegrityError, OperationalError):
@@ -167,21 +175,32 @@ def book(request: Request, now: datetime | None = None, actor: str = "patient") 
     if request.consent_text:
         leads.record_consent(lead, request.consent_text, request.marketing_opt_in)
     booking = Booking(
-        lead=lead, clinic_id=request.clinic.id, starts_at=request.start, message=request.message,
+        lead=lead,
+        clinic_id=request.clinic.id,
+        starts_at=request.start,
+        message=request.message,
         source_article=request.attribution.get("source_article"),
         idempotency_key=request.idempotency_key,
-    )  # fmt: skip
+    )
     db.session.add(booking)
     db.session.flush()
     leads.record_event(lead, "booked", _describe(booking), booking_id=booking.id, actor=actor)
     if differs:
-        leads.record_event(lead, "details_differ", f"This booking gave {differs}. The record "
-                           "keeps its details: check with the patient before correcting them.",
-                           booking_id=booking.id)  # fmt: skip
+        leads.record_event(
+            lead,
+            "details_differ",
+            f"This booking gave {differs}. The record "
+            "keeps its details: check with the patient before correcting them.",
+            booking_id=booking.id,
+        )
     emails.booked(booking, differs, by=_staff(actor))
     db.session.flush()
-    _audit(actor, "booking_created", booking, f"clinic={request.clinic.slug} "
-           f"starts_at={request.start.isoformat()} by phone")  # fmt: skip
+    _audit(
+        actor,
+        "booking_created",
+        booking,
+        f"clinic={request.clinic.slug} starts_at={request.start.isoformat()} by phone",
+    )
     return booking
 
 
@@ -197,8 +216,13 @@ def reschedule(
     booking.starts_at = start
     booking.sequence += 1
     db.session.flush()
-    leads.record_event(booking.lead, "rescheduled", f"{before} → {_describe(booking)}",
-                       booking_id=booking.id, actor=actor)  # fmt: skip
+    leads.record_event(
+        booking.lead,
+        "rescheduled",
+        f"{before} → {_describe(booking)}",
+        booking_id=booking.id,
+        actor=actor,
+    )
     emails.rescheduled(booking, by=_staff(actor))
     return booking
 
@@ -211,8 +235,9 @@ def cancel(booking: Booking, actor: str = "patient") -> Booking:
     booking.cancelled_at = utcnow()
     booking.sequence += 1
     db.session.flush()
-    leads.record_event(booking.lead, "cancelled", _describe(booking), booking_id=booking.id,
-                       actor=actor)  # fmt: skip
+    leads.record_event(
+        booking.lead, "cancelled", _describe(booking), booking_id=booking.id, actor=actor
+    )
     emails.cancelled(booking, by=_staff(actor))
     return booking
 
@@ -230,6 +255,26 @@ def can_change(booking: Booking, now: datetime | None = None) -> bool:
         and booking.starts_at > (now or utcnow())
         and booking.lead.erased_at is None
     )
+
+
+def agenda(first: date, last: date, clinic=None) -> list[Booking]:
+    """Return the calls from `first` to `last` (UK days), at one clinic or all, and audit who
+    looked at whose calls: the filter and the leads' ids, never their details."""
+    calls = queries.calls_between(first, last, clinic)
+    leads = ",".join(map(str, dict.fromkeys(call.lead_id for call in calls)))
+    where = f"clinic={clinic.slug if clinic else 'all'} from={first} to={last}"
+    record("agenda_viewed", "lead", None, f"{where} leads={leads or 'none'}")
+    return calls
+
+
+def call_helpers() -> dict:
+    """What pages about a lead need to show its calls: their labels, and whether each may still
+    take an outcome, or be moved and cancelled."""
+    return {
+        "call_labels": STATUS_LABELS,
+        "can_take_outcome": can_take_outcome,
+        "can_change": can_change,
+    }
 
 
 def refuse_change(booking: Booking, now: datetime | None = None) -> None:
@@ -269,8 +314,13 @@ def record_outcome(booking: Booking, outcome: str, actor: str, now: datetime | N
             f"This call is on {_when(booking)}. You can record its outcome from that day on."
         )
     booking.status = outcome
-    leads.record_event(booking.lead, OUTCOME_EVENTS[outcome], f"Call on {_when(booking)}",
-                       booking_id=booking.id, actor=actor)  # fmt: skip
+    leads.record_event(
+        booking.lead,
+        OUTCOME_EVENTS[outcome],
+        f"Call on {_when(booking)}",
+        booking_id=booking.id,
+        actor=actor,
+    )
     if outcome == "done" and booking.lead.status == "new" and booking.lead.erased_at is None:
         # Spoken to: no longer a new lead, so the New count means "nobody has called yet".
         leads.change_pipeline(booking.lead, "contacted", booking.lead.owner_id, actor)

@@ -11,7 +11,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    request,  # fmt: skip
+    request,
     url_for,
 )
 from flask_wtf.csrf import CSRFError
@@ -153,8 +153,11 @@ def slots():
         day = None
     if clinic is None or day is None:
         return jsonify(error="Give a known clinic and a date as YYYY-MM-DD."), 400
-    return jsonify(slots=[{"start": value, "label": label}
-                          for value, label in slot_choices(clinic, day, utcnow())])  # fmt: skip
+    return jsonify(
+        slots=[
+            {"start": value, "label": label} for value, label in slot_choices(clinic, day, utcnow())
+        ]
+    )
 
 
 def _booking_from(purpose: str, token: str) -> Booking:
@@ -170,9 +173,13 @@ def confirmed(token: str):
     """Show the booked time in UK time, the calendar download and the manage link."""
     booking = _live("confirm", token)
     show_contact = utcnow() - booking.created_at < SHOW_CONTACT_FOR
-    return render_template("booking/confirmed.html", booking=booking, token=token,
-                           show_contact=show_contact,
-                           manage_token=tokens.make_token("manage", booking.id))  # fmt: skip
+    return render_template(
+        "booking/confirmed.html",
+        booking=booking,
+        token=token,
+        show_contact=show_contact,
+        manage_token=tokens.make_token("manage", booking.id),
+    )
 
 
 @bp.get("/confirmed/<token>/invite.ics")

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic import MAX_ID
 from clinic.accounts.roles import no_store, require_roles
 from clinic.content import (
     editing,
@@ -43,6 +42,7 @@ from clinic.content.forms import (
 from clinic.content.hours import DAY_NAMES
 from clinic.content.models import Article, Clinic, Image, Page, Person, Redirect
 from clinic.content.redirects import RedirectError
+from clinic.dbtypes import MAX_ID
 from clinic.errors import message_page
 from clinic.extensions import db
 

@@ -2,10 +2,9 @@
 
 from flask import Blueprint, abort, g, render_template, request, send_from_directory
 
-from clinic.content import hours, images, markdown, queries, redirects
+from clinic.content import hours, images, jsonld, markdown, queries, redirects
 from clinic.dbtypes import utcnow
 from clinic.pagecache import cached_page, public_cache_headers
-from clinic.seo import jsonld
 
 bp = Blueprint("content", __name__)
 ONE_YEAR = 365 * 24 * 3600

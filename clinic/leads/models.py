@@ -9,10 +9,24 @@ from clinic.dbtypes import UTCDateTime, utcnow
 from clinic.extensions import db
 
 LEAD_STATUSES = ("new", "contacted", "qualified", "treatment_booked", "not_suitable", "lost")
+STATUS_LABELS = {
+    "new": "New",
+    "contacted": "Contacted",
+    "qualified": "Qualified",
+    "treatment_booked": "Treatment booked",
+    "not_suitable": "Not suitable",
+    "lost": "Lost",
+}
 ATTRIBUTION_FIELDS = (
-    "landing_page", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-    "utm_content", "source_article",
-)  # fmt: skip
+    "landing_page",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "source_article",
+)
 
 
 class Lead(db.Model):

@@ -1,11 +1,13 @@
 """Rules for leads that booking and the admin share. They flush; callers commit."""
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
 
+from clinic.accounts.models import User
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
-from clinic.leads import queries
-from clinic.leads.models import ATTRIBUTION_FIELDS, Lead, LeadEvent
+from clinic.leads.models import ATTRIBUTION_FIELDS, STATUS_LABELS, Lead, LeadEvent
 
 # A person who phoned: no visit, no article. utm_source is where the leads list and the staff
 # e-mail show a lead's channel; a booking made by phone names no source article.
@@ -57,8 +59,12 @@ def add_by_phone(email: str, name: str, phone: str, actor: str) -> Lead:
     if lead.id is not None:
         raise LeadExists(lead.id)
     record_consent(lead, PHONE_CONSENT_TEXT, marketing_opt_in=False)
-    record_event(lead, "added", "Added by staff for a person who phoned; consent given by phone.",
-                 actor=actor)  # fmt: skip
+    record_event(
+        lead,
+        "added",
+        "Added by staff for a person who phoned; consent given by phone.",
+        actor=actor,
+    )
     db.session.flush()
     return lead
 
@@ -71,8 +77,9 @@ def correct_contact(lead: Lead, name: str, phone: str, actor: str) -> str:
     if not changed:
         return ""
     lead.name, lead.phone = name, phone
-    record_event(lead, "contact", "Contact details corrected: " + " and ".join(changed),
-                 actor=actor)  # fmt: skip
+    record_event(
+        lead, "contact", "Contact details corrected: " + " and ".join(changed), actor=actor
+    )
     return "corrected " + ", ".join(changed)
 
 
@@ -100,13 +107,14 @@ def change_pipeline(lead: Lead, status: str, owner_id: int | None, actor: str) -
     _refuse_if_erased(lead)
     changes, audit = [], []
     if status != lead.status:
-        labels = queries.STATUS_LABELS
+        labels = STATUS_LABELS
         changes.append(f"Status: {labels[lead.status]} → {labels[status]}")
         audit.append(f"status {lead.status}→{status}")
     if owner_id != lead.owner_id:
-        emails = queries.owner_emails({lead.owner_id, owner_id})
-        changes.append(f"Owner: {emails.get(lead.owner_id, 'nobody')} → "
-                       f"{emails.get(owner_id, 'nobody')}")  # fmt: skip
+        emails = owner_emails({lead.owner_id, owner_id})
+        changes.append(
+            f"Owner: {emails.get(lead.owner_id, 'nobody')} → {emails.get(owner_id, 'nobody')}"
+        )
         audit.append(f"owner_id {lead.owner_id or 'none'}→{owner_id or 'none'}")
     if not changes:
         return ""
@@ -118,3 +126,10 @@ def change_pipeline(lead: Lead, status: str, owner_id: int | None, actor: str) -
 def _refuse_if_erased(lead: Lead) -> None:
     if lead.erased_at is not None:
         raise LeadErased
+
+
+def owner_emails(user_ids: Collection[int | None]) -> dict[int, str]:
+    ids = [i for i in user_ids if i is not None]
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).all())

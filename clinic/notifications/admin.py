@@ -19,8 +19,13 @@ bp.after_request(no_store)
 
 PER_PAGE = 25
 MAX_PAGE = 10**6  # far past any real log; keeps the OFFSET within what a database accepts
-STATUS_LABELS = {"pending": "Waiting", "sending": "Sending", "sent": "Sent", "failed": "Failed",
-                 "cancelled": "Cancelled"}  # fmt: skip
+STATUS_LABELS = {
+    "pending": "Waiting",
+    "sending": "Sending",
+    "sent": "Sent",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
 
 
 class EmailFilter(FlaskForm):
@@ -69,9 +74,12 @@ def index():
 
 def _render_index(form: EmailFilter, page) -> str:
     return render_template(
-        "notifications_admin/index.html", form=form, page=page, status_labels=STATUS_LABELS,
+        "notifications_admin/index.html",
+        form=form,
+        page=page,
+        status_labels=STATUS_LABELS,
         can_retry=outbox.can_retry,
-    )  # fmt: skip
+    )
 
 
 @bp.post("/<int:message_id>/retry")
@@ -84,12 +92,14 @@ def retry(message_id: int):
     except ValueError:
         db.session.rollback()
         return render_template(
-            "admin/problem.html", heading="We could not send that e-mail again",
+            "admin/problem.html",
+            heading="We could not send that e-mail again",
             message="Only a failed e-mail, or one waiting to try again, can be sent again. This "
             "one is being sent right now, was already sent or cancelled, or waits for its time "
             "(a reminder goes out the day before the call).",
-            back_url=back, back_label="Back to the e-mail log",
-        ), 409  # fmt: skip
+            back_url=back,
+            back_label="Back to the e-mail log",
+        ), 409
     record("email_retry", "outbox_message", message_id)
     db.session.commit()
     flash(f"E-mail #{message_id} is queued to be sent again now.")

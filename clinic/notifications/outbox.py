@@ -78,9 +78,14 @@ def _attachment(item: dict) -> dict:
 
 
 def queue_template(
-    recipients: Iterable[str] | str, subject: str, template: str, context: dict, *, kind: str,
+    recipients: Iterable[str] | str,
+    subject: str,
+    template: str,
+    context: dict,
+    *,
+    kind: str,
     **options,
-) -> OutboxMessage:  # fmt: skip
+) -> OutboxMessage:
     """Render templates/email/<template>.txt (and .html when it exists), then queue it."""
     text_body = render_template(f"email/{template}.txt", **context)
     html_body = _render_html(template, context)
@@ -232,9 +237,12 @@ def _finish(message_id: int, attempt: int, **values) -> None:
 def _mail_message(message: OutboxMessage) -> flask_mail.Message:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     email = flask_mail.Message(
-        message.subject, list(message.recipients), message.text_body, message.html_body,
+        message.subject,
+        list(message.recipients),
+        message.text_body,
+        message.html_body,
         sender=sender,
-    )  # fmt: skip
+    )
     # The same Message-ID on every attempt, so a receiver can drop a duplicate delivery.
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     email.msgId = f"<outbox.{message.id}.{message.created_at.timestamp():.0f}@{domain}>"

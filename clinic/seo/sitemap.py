@@ -1,6 +1,6 @@
 """What the sitemap lists: every public URL with the date its content last changed."""
 
-from clinic.seo.urls import absolute_url
+from clinic.absolute_urls import absolute_url
 
 
 def sitemap_entries(queries) -> list[dict]:

@@ -58,12 +58,24 @@ def race(
     return throughput, latency and the audit."""
     cookie, token, targets = _session(base)
     with tempfile.NamedTemporaryFile(suffix=".txt") as confirmations:
-        env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_CSRF": token,
-               "BENCH_TARGETS": targets, "BENCH_OUT": confirmations.name,
-               "BENCH_PAUSE_MS": str(pause_ms)}  # fmt: skip
+        env = {
+            **os.environ,
+            "BENCH_COOKIE": cookie,
+            "BENCH_CSRF": token,
+            "BENCH_TARGETS": targets,
+            "BENCH_OUT": confirmations.name,
+            "BENCH_PAUSE_MS": str(pause_ms),
+        }
         threads = min(2, clients)
-        command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "-s", str(SCRIPT),
-                   base + "/book"]  # fmt: skip
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{clients}",
+            f"-d{seconds}s",
+            "-s",
+            str(SCRIPT),
+            base + "/book",
+        ]
         wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
         if kill_worker_after is not None:
             time.sleep(kill_worker_after)
@@ -74,8 +86,11 @@ def race(
         locations = Path(confirmations.name).read_text().split()
     found = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT", 1)[1]))
     result = {key: int(found[key]) for key in ("booked", "refused")}
-    result.update(errors=int(found["errors"]) + int(found["other"]),
-                  p50=float(found["p50"]), p99=float(found["p99"]))  # fmt: skip
+    result.update(
+        errors=int(found["errors"]) + int(found["other"]),
+        p50=float(found["p50"]),
+        p99=float(found["p99"]),
+    )
     return _with_audit(base, locations, result, clients=clients, seconds=seconds, pause_ms=pause_ms)
 
 

@@ -12,9 +12,17 @@ from tests.e2e.test_staff_journey import sign_in
 
 pytestmark = pytest.mark.browser
 
-ADMIN_PAGES = ["/admin/", "/admin/leads", "/admin/leads/{lead}", "/admin/bookings",
-               "/admin/emails", "/admin/audit", "/admin/users", "/admin/account/password",
-               "/admin/content/"]  # fmt: skip
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/leads",
+    "/admin/leads/{lead}",
+    "/admin/bookings",
+    "/admin/emails",
+    "/admin/audit",
+    "/admin/users",
+    "/admin/account/password",
+    "/admin/content/",
+]
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

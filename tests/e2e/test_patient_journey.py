@@ -111,8 +111,9 @@ def test_a_taken_time_offers_the_next_ones_then_the_call_is_cancelled_with_a_sec
         client.post("/book", data=booking_data(client, slot=taken, at="bedford")).status_code == 303
     )
 
-    opened = visit(new_context, f"{live_server}/book?clinic=bedford", PHONE, is_mobile=True,
-                   has_touch=True)  # fmt: skip
+    opened = visit(
+        new_context, f"{live_server}/book?clinic=bedford", PHONE, is_mobile=True, has_touch=True
+    )
     page = opened.page
     # The form as the patient saw it before the time went: the taken slot posted as chosen.
     page.evaluate(

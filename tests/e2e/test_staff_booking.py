@@ -54,10 +54,12 @@ class Inspector:
         scroll_width, inner_width = self.page.evaluate(WIDTHS)
         if scroll_width > inner_width:
             self.problems.append(f"{name}: scrolls sideways, {scroll_width}px in {inner_width}px")
-        self.problems += [f"{name}: target under 24x24px: {t}"
-                          for t in self.page.evaluate(SMALL_TARGETS)]  # fmt: skip
-        self.problems += [f"{name}: unnamed scroll box: {html}"
-                          for html in self.page.evaluate(UNNAMED_SCROLLERS)]  # fmt: skip
+        self.problems += [
+            f"{name}: target under 24x24px: {t}" for t in self.page.evaluate(SMALL_TARGETS)
+        ]
+        self.problems += [
+            f"{name}: unnamed scroll box: {html}" for html in self.page.evaluate(UNNAMED_SCROLLERS)
+        ]
         if violations := run_axe(self.page, self.axe_source):
             self.problems.append(f"{name}: axe:\n{describe(violations)}")
 
@@ -153,8 +155,11 @@ def test_staff_book_move_and_cancel_a_call_on_a_phone_without_javascript(
         assert moved_to not in (booked, taken)
         staff = ROLE_EMAILS["staff"]
         assert [(e.kind, e.actor) for e in lead.events] == [
-            ("added", staff), ("booked", staff), ("rescheduled", staff), ("cancelled", staff),
-        ]  # fmt: skip
+            ("added", staff),
+            ("booked", staff),
+            ("rescheduled", staff),
+            ("cancelled", staff),
+        ]
 
 
 def test_with_javascript_times_load_in_place_and_errors_take_the_focus(

@@ -30,10 +30,14 @@ LONG = {
     "phone": "07911 100001",
 }
 ADA = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "07911 100002"}
-MESSAGE = ("Lower back pain for two years; it gets worse after long drives and physiotherapy "
-           "helped only a little. Please call after 5pm if you can.")  # fmt: skip
-SMTP_ERROR = ("ConnectionRefusedError: [Errno 111] Connection refused while connecting to "
-              "smtp.mail-provider.example.test:587 (after 3 attempts)")  # fmt: skip
+MESSAGE = (
+    "Lower back pain for two years; it gets worse after long drives and physiotherapy "
+    "helped only a little. Please call after 5pm if you can."
+)
+SMTP_ERROR = (
+    "ConnectionRefusedError: [Errno 111] Connection refused while connecting to "
+    "smtp.mail-provider.example.test:587 (after 3 attempts)"
+)
 # WCAG 1.4.12 text spacing, as the usual bookmarklet sets it.
 TEXT_SPACING = """
 * { line-height: 1.5 !important; letter-spacing: 0.12em !important;
@@ -157,8 +161,10 @@ def test_staff_pages_fit_a_phone(
         if scroll_width > inner_width:
             problems.append(f"{name}: the page scrolls sideways, {scroll_width}px in {width}px")
         problems += [f"{name}: target under 24x24px: {t}" for t in page.evaluate(SMALL_TARGETS)]
-        problems += [f"{name}: scroll box without a named, focusable region: {html}"
-                     for html in page.evaluate(UNNAMED_SCROLLERS)]  # fmt: skip
+        problems += [
+            f"{name}: scroll box without a named, focusable region: {html}"
+            for html in page.evaluate(UNNAMED_SCROLLERS)
+        ]
         if violations := run_axe(page, axe_source):
             problems.append(f"{name}: axe at {width}px:\n{describe(violations)}")
     assert not problems, "\n".join(problems)

@@ -48,8 +48,14 @@ def lighthouse_bin() -> Path:
 
 
 def audit(binary: Path, url: str, out: Path, desktop: bool) -> dict:
-    command = [str(binary), url, "--output=json", f"--output-path={out}", "--quiet",
-               f"--chrome-flags={CHROME_FLAGS}"]  # fmt: skip
+    command = [
+        str(binary),
+        url,
+        "--output=json",
+        f"--output-path={out}",
+        "--quiet",
+        f"--chrome-flags={CHROME_FLAGS}",
+    ]
     if desktop:
         command.append("--preset=desktop")
     env = {**os.environ, "CHROME_PATH": shutil.which("chromium") or "/usr/bin/chromium"}
@@ -60,8 +66,9 @@ def audit(binary: Path, url: str, out: Path, desktop: bool) -> dict:
 
 
 def summary(report: dict) -> dict:
-    scores = {name: round(category["score"] * 100) for name, category in
-              report["categories"].items()}  # fmt: skip
+    scores = {
+        name: round(category["score"] * 100) for name, category in report["categories"].items()
+    }
     audits = report["audits"]
     timings = {label: audits[key]["displayValue"] for label, key in TIMINGS.items()}
     below = [
@@ -96,8 +103,9 @@ def main() -> int:
         processes.append(start_nginx(conf))
         wait_for(f"http://127.0.0.1:{proxy_port}/")
         for page in PAGES:
-            report = audit(binary, f"http://127.0.0.1:{proxy_port}{page}", tmp / "lh.json",
-                           args.desktop)  # fmt: skip
+            report = audit(
+                binary, f"http://127.0.0.1:{proxy_port}{page}", tmp / "lh.json", args.desktop
+            )
             results[page] = summary(report)
     finally:
         for process in reversed(processes):
@@ -109,13 +117,17 @@ def main() -> int:
 
 def print_table(results: dict, profile: str) -> None:
     print(f"\nLighthouse {profile}, through the README nginx config\n")
-    print("| page | performance | accessibility | best practices | SEO | FCP | LCP | TBT "
-          "| CLS | bytes |")  # fmt: skip
+    print(
+        "| page | performance | accessibility | best practices | SEO | FCP | LCP | TBT "
+        "| CLS | bytes |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for page, r in results.items():
-        print(f"| {page} | {r['performance']} | {r['accessibility']} | {r['best-practices']} "
-              f"| {r['seo']} | {r['FCP']} | {r['LCP']} | {r['TBT']} | {r['CLS']} "
-              f"| {r['bytes'].replace('Total size was ', '')} |")  # fmt: skip
+        print(
+            f"| {page} | {r['performance']} | {r['accessibility']} | {r['best-practices']} "
+            f"| {r['seo']} | {r['FCP']} | {r['LCP']} | {r['TBT']} | {r['CLS']} "
+            f"| {r['bytes'].replace('Total size was ', '')} |"
+        )
     for page, r in results.items():
         if r["below"]:
             print(f"  {page}: below 90: {', '.join(r['below'])}")

@@ -18,8 +18,9 @@ from clinic.accounts.roles import (
 from clinic.audit.services import record
 from clinic.booking import services as booking_services
 from clinic.extensions import db
-from clinic.leads import exports, forms, privacy, queries, services
-from clinic.leads.models import Lead
+from clinic.leads import services
+from clinic.leads.models import STATUS_LABELS, Lead
+from clinic.leads_admin import exports, forms, privacy, queries
 from clinic.templating import phone_display
 
 # The prefix is /admin, not /admin/leads, so that the CSV can live at /admin/leads.csv.
@@ -32,11 +33,13 @@ bp.after_request(no_store)
 def helpers() -> dict:
     """Give the leads templates their formatting helpers and the status labels."""
     return {
-        "uk_short": uktime.short, "machine_time": uktime.iso, "phone_display": phone_display,
-        "status_labels": queries.STATUS_LABELS, "call_labels": booking_services.STATUS_LABELS,
-        "can_take_outcome": booking_services.can_take_outcome,
-        "can_change": booking_services.can_change, "can_export": can_export,
-    }  # fmt: skip
+        "uk_short": uktime.short,
+        "machine_time": uktime.iso,
+        "phone_display": phone_display,
+        "status_labels": STATUS_LABELS,
+        **booking_services.call_helpers(),
+        "can_export": can_export,
+    }
 
 
 def _filter_from_request() -> tuple[queries.LeadFilter, list[str]]:
@@ -53,10 +56,15 @@ def index():
     leads = ",".join(str(row.lead.id) for row in results.rows)
     record("leads_listed", "lead", None, f"{lead_filter.describe()} leads={leads or 'none'}")
     page = render_template(
-        "leads/index.html", filter=lead_filter, problems=problems, results=results,
-        counts=queries.status_counts(lead_filter), choices=queries.filter_choices(lead_filter),
-        sorts=queries.SORTS, page_numbers=queries.page_numbers(results.page, results.pages),
-    )  # fmt: skip
+        "leads_admin/index.html",
+        filter=lead_filter,
+        problems=problems,
+        results=results,
+        counts=queries.status_counts(lead_filter),
+        choices=queries.filter_choices(lead_filter),
+        sorts=queries.SORTS,
+        page_numbers=queries.page_numbers(results.page, results.pages),
+    )
     # Render first: committing expires the loaded rows, and reloading them costs a query each.
     db.session.commit()
     return page
@@ -83,7 +91,7 @@ def new_lead():
     form = forms.PhonedLeadForm()
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
-        return render_template("leads/new.html", form=form), status
+        return render_template("leads_admin/new.html", form=form), status
     try:
         lead = services.add_by_phone(
             form.email.data, form.name.data, form.phone.data, actor=current_user.email
@@ -103,8 +111,10 @@ def _to_known_lead(lead_id: int | None):
     if lead_id is None:  # the other insert was rolled back after all
         flash("Nothing was saved. Please send the form again.")
         return redirect(url_for(".new_lead"), 303)
-    flash("A lead with this e-mail address already exists, so nothing was added or changed. "
-          "Check the details with the person, then book their call from this page.")  # fmt: skip
+    flash(
+        "A lead with this e-mail address already exists, so nothing was added or changed. "
+        "Check the details with the person, then book their call from this page."
+    )
     return redirect(url_for(".detail", lead_id=lead_id), 303)
 
 
@@ -122,8 +132,14 @@ def change_status(lead_id: int):
     form.set_owners(queries.owner_choices(lead))
     if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, status_form=form)
-    return _apply(lead, "pipeline", "Status and owner saved.", lambda: services.change_pipeline(
-        lead, form.status.data, form.owner_id, actor=current_user.email))  # fmt: skip
+    return _apply(
+        lead,
+        "pipeline",
+        "Status and owner saved.",
+        lambda: services.change_pipeline(
+            lead, form.status.data, form.owner_id, actor=current_user.email
+        ),
+    )
 
 
 @bp.post("/leads/<int:lead_id>/contact")
@@ -133,8 +149,14 @@ def correct_contact(lead_id: int):
     form = forms.ContactForm()
     if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, contact_form=form)
-    return _apply(lead, "contact", "Contact details saved.", lambda: services.correct_contact(
-        lead, form.name.data, form.phone.data, actor=current_user.email))  # fmt: skip
+    return _apply(
+        lead,
+        "contact",
+        "Contact details saved.",
+        lambda: services.correct_contact(
+            lead, form.name.data, form.phone.data, actor=current_user.email
+        ),
+    )
 
 
 @bp.post("/leads/<int:lead_id>/notes")
@@ -210,15 +232,18 @@ def _render_detail(lead: Lead, status: int = 200, **bound_forms):
     failed = next(iter(bound_forms.values()), None)
     record("lead_viewed", "lead", lead.id)
     page = render_template(
-        "leads/detail.html", lead=lead, bookings=queries.bookings_of(lead.id),
+        "leads_admin/detail.html",
+        lead=lead,
+        bookings=queries.bookings_of(lead.id),
         timeline=queries.timeline(lead),
-        owner_email=queries.owner_emails({lead.owner_id}).get(lead.owner_id),
-        status_form=status_form, failed_form=failed,
+        owner_email=services.owner_emails({lead.owner_id}).get(lead.owner_id),
+        status_form=status_form,
+        failed_form=failed,
         note_form=bound_forms.get("note_form") or forms.NoteForm(formdata=None),
         contact_form=bound_forms.get("contact_form")
         or forms.ContactForm(formdata=None, data={"name": lead.name, "phone": lead.phone}),
         erase_form=bound_forms.get("erase_form") or forms.EraseForm(formdata=None),
-    )  # fmt: skip
+    )
     db.session.commit()
     return page, status
 

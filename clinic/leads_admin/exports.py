@@ -13,14 +13,30 @@ from clinic.booking.models import Booking
 from clinic.booking.services import STATUS_LABELS as CALL_LABELS
 from clinic.dbtypes import utcnow
 from clinic.leads.models import Lead
-from clinic.leads.queries import Row
+from clinic.leads_admin.queries import Row
 from clinic.notifications.models import OutboxMessage
 
 CSV_COLUMNS = (
-    "id", "created (UK time)", "name", "email", "phone", "status", "owner", "clinic",
-    "next call (UK time)", "calls", "source article", "utm_source", "utm_medium", "utm_campaign",
-    "utm_term", "utm_content", "landing page", "referrer", "marketing opt-in",
-)  # fmt: skip
+    "id",
+    "created (UK time)",
+    "name",
+    "email",
+    "phone",
+    "status",
+    "owner",
+    "clinic",
+    "next call (UK time)",
+    "calls",
+    "source article",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "landing page",
+    "referrer",
+    "marketing opt-in",
+)
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -59,12 +75,26 @@ def _calls(counts: dict[str, int]) -> str:
 def csv_row(row: Row) -> list[str]:
     lead = row.lead
     cells = [
-        lead.id, uk_time(lead.created_at), lead.name, lead.email, dialable(lead.phone), lead.status,
-        row.owner, "; ".join(row.clinics), uk_time(row.next_call), _calls(row.calls),
+        lead.id,
+        uk_time(lead.created_at),
+        lead.name,
+        lead.email,
+        dialable(lead.phone),
+        lead.status,
+        row.owner,
+        "; ".join(row.clinics),
+        uk_time(row.next_call),
+        _calls(row.calls),
         lead.source_article,
-        lead.utm_source, lead.utm_medium, lead.utm_campaign, lead.utm_term, lead.utm_content,
-        lead.landing_page, lead.referrer, "yes" if lead.marketing_opt_in else "no",
-    ]  # fmt: skip
+        lead.utm_source,
+        lead.utm_medium,
+        lead.utm_campaign,
+        lead.utm_term,
+        lead.utm_content,
+        lead.landing_page,
+        lead.referrer,
+        "yes" if lead.marketing_opt_in else "no",
+    ]
     return [neutralise(cell) for cell in cells]
 
 

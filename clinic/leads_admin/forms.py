@@ -5,8 +5,8 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from clinic.booking.forms import normalise_email, normalise_phone
-from clinic.leads.queries import STATUS_LABELS
+from clinic.leads.contact import normalise_email, normalise_phone
+from clinic.leads.models import STATUS_LABELS
 
 NOTE_LENGTH = 5000
 
@@ -45,10 +45,13 @@ class StatusForm(FlaskForm):
 def _name_field(label: str) -> StringField:
     """A person's name, by the booking form's rule (2 to 120 characters)."""
     return StringField(
-        label, filters=[_strip],
-        validators=[InputRequired("Enter the person's name."),
-                    Length(min=2, max=120, message="Enter the name (2 to 120 characters).")],
-    )  # fmt: skip
+        label,
+        filters=[_strip],
+        validators=[
+            InputRequired("Enter the person's name."),
+            Length(min=2, max=120, message="Enter the name (2 to 120 characters)."),
+        ],
+    )
 
 
 class ContactForm(FlaskForm):
@@ -73,9 +76,13 @@ class PhonedLeadForm(FlaskForm):
     consent = BooleanField(
         "They agreed on the phone that we keep these details to arrange a free discovery call, "
         "contact them about it and use what they tell us about their health to prepare for it.",
-        validators=[DataRequired("Tick the box once they have agreed: without their agreement "
-                                 "we cannot keep their details.")],
-    )  # fmt: skip
+        validators=[
+            DataRequired(
+                "Tick the box once they have agreed: without their agreement "
+                "we cannot keep their details."
+            )
+        ],
+    )
 
 
 class NoteForm(FlaskForm):

@@ -7,9 +7,9 @@ from wtforms import IntegerField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
-from clinic import MAX_ID
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.models import AuditEntry
+from clinic.dbtypes import MAX_ID
 from clinic.extensions import db
 
 bp = Blueprint("audit_admin", __name__, url_prefix="/admin/audit")

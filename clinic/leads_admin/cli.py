@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from clinic.extensions import db
-from clinic.leads import privacy
+from clinic.leads_admin import privacy
 
 leads_group = AppGroup("leads", help="Look after leads' personal data.")
 

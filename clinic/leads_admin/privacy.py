@@ -38,8 +38,12 @@ def erase_lead(lead: Lead, now: datetime | None = None) -> str:
             booking.status, booking.cancelled_at = "cancelled", now
             booking.sequence += 1
             cancelled += 1
-            event = LeadEvent(kind="cancelled", booking_id=booking.id, actor="system",
-                              detail="Cancelled when the person's details were erased")  # fmt: skip
+            event = LeadEvent(
+                kind="cancelled",
+                booking_id=booking.id,
+                actor="system",
+                detail="Cancelled when the person's details were erased",
+            )
             lead.events.append(event)
     notes = 0
     for event in lead.events:
@@ -114,7 +118,11 @@ def purge(older_than_days: int, now: datetime | None = None, dry_run: bool = Fal
         return len(leads)
     for lead in leads:
         summary = erase_lead(lead, now)
-        record("lead_erased", "lead", lead.id, f"retention: older than {older_than_days} days; "
-               + summary)  # fmt: skip
+        record(
+            "lead_erased",
+            "lead",
+            lead.id,
+            f"retention: older than {older_than_days} days; " + summary,
+        )
     db.session.flush()
     return len(leads)

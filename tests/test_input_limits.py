@@ -10,13 +10,14 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from clinic import MAX_ID, create_app
+from clinic import create_app
 from clinic.audit.models import AuditEntry
 from clinic.booking import tokens
 from clinic.booking.models import Booking
 from clinic.booking.picker import parse_slot
 from clinic.content import revisions
 from clinic.content.models import Article
+from clinic.dbtypes import MAX_ID
 from clinic.extensions import db
 from tests.auth_helpers import csrf_token, login, make_users
 from tests.booking_helpers import booking_data, first_free_slot
@@ -299,8 +300,13 @@ def test_dashboard_without_calls_records_nothing(demo, users):
 def test_agenda_records_the_leads_it_shows(demo, users):
     client = demo.test_client()
     london = book(demo, "london", slot=first_free_slot(client, "london"))
-    bedford = book(demo, "bedford", slot=first_free_slot(client, "bedford"),
-                   name="Bea Bedford", email="bea@example.com")  # fmt: skip
+    bedford = book(
+        demo,
+        "bedford",
+        slot=first_free_slot(client, "bedford"),
+        name="Bea Bedford",
+        email="bea@example.com",
+    )
     staff = signed_in(demo, "staff")
     page = soup(staff.get("/admin/bookings"))
     shown = [int(a["href"].rsplit("/", 1)[1]) for a in page.select("a[href^='/admin/leads/']")]

@@ -2,8 +2,8 @@
 
 from flask import current_app, url_for
 
+from clinic.absolute_urls import absolute_url
 from clinic.content.hours import schema_hours
-from clinic.seo.urls import absolute_url
 
 
 def _org_id() -> str:

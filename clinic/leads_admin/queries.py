@@ -16,17 +16,10 @@ from clinic.content.models import Clinic
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import LEAD_STATUSES, Lead
+from clinic.leads.services import owner_emails
 from clinic.notifications.models import OutboxMessage
 from clinic.uktime import midnight
 
-STATUS_LABELS = {
-    "new": "New",
-    "contacted": "Contacted",
-    "qualified": "Qualified",
-    "treatment_booked": "Treatment booked",
-    "not_suitable": "Not suitable",
-    "lost": "Lost",
-}
 SORTS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
@@ -105,10 +98,16 @@ def parse_filter(
     if sort not in SORTS:
         sort = "newest"
     lead_filter = LeadFilter(
-        status=status, clinic=clinic, created_from=created_from, created_to=created_to,
-        source_article=_text(args, "article") or None, utm_source=_text(args, "utm_source") or None,
-        q=_text(args, "q"), sort=sort, page=_page(args.get("page")),
-    )  # fmt: skip
+        status=status,
+        clinic=clinic,
+        created_from=created_from,
+        created_to=created_to,
+        source_article=_text(args, "article") or None,
+        utm_source=_text(args, "utm_source") or None,
+        q=_text(args, "q"),
+        sort=sort,
+        page=_page(args.get("page")),
+    )
     return lead_filter, problems
 
 
@@ -331,13 +330,6 @@ def lead_id_by_email(email: str) -> int | None:
     return db.session.scalar(sa.select(Lead.id).where(Lead.email == email))
 
 
-def owner_emails(user_ids: Collection[int | None]) -> dict[int, str]:
-    ids = [i for i in user_ids if i is not None]
-    if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).all())
-
-
 def possible_owners() -> list[User]:
     """Return the active users who may own a lead: staff and admins."""
     query = (
@@ -435,10 +427,14 @@ def _email_entry(message: OutboxMessage) -> TimelineEntry:
     to = "staff" if message.kind.endswith(".staff") else "the patient"
     sent = message.status == "sent" and message.sent_at is not None
     return TimelineEntry(
-        at=message.sent_at if sent else message.created_at, kind="emailed",
-        title=f"E-mail to {to}", detail=message.subject, actor="system",
-        email_status=message.status, due=message.not_before,
-    )  # fmt: skip
+        at=message.sent_at if sent else message.created_at,
+        kind="emailed",
+        title=f"E-mail to {to}",
+        detail=message.subject,
+        actor="system",
+        email_status=message.status,
+        due=message.not_before,
+    )
 
 
 def timeline(lead: Lead) -> list[TimelineEntry]:
@@ -450,7 +446,7 @@ def timeline(lead: Lead) -> list[TimelineEntry]:
             detail=event.detail,
             actor=event.actor,
             title=EVENT_TITLES.get(event.kind, event.kind.replace("_", " ").capitalize()),
-        )  # fmt: skip
+        )
         for event in lead.events
     ]
     entries += [_email_entry(message) for message in outbox_of(lead.id)]
