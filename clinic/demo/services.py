@@ -2,7 +2,6 @@
 
 import operator
 import random
-import secrets
 from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +22,8 @@ from clinic.leads.models import Lead
 TABLES = ("lead", "booking", "lead_event", "audit_entry", "outbox_message")
 STAFF = ("reception", "nurse", "physio", "manager")
 BATCH_LEADS = 2000
+# Not a hash of anything: checking any password against it fails.
+NO_PASSWORD = "!no password: made by demo-load"
 
 
 def real_leads() -> int:
@@ -138,14 +139,13 @@ def _articles() -> list[str]:
 
 
 def _staff() -> list[tuple[int, str]]:
-    """Return demo staff accounts (made once, with a random password nobody knows)."""
+    """Return demo staff accounts (made once, with no password: nobody can sign in as one)."""
     users = []
     for name in STAFF:
         email = f"{name}@{volume.DOMAIN}"
         user = db.session.scalar(sa.select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, role="staff")
-            user.set_password(secrets.token_urlsafe(24))
+            user = User(email=email, role="staff", password_hash=NO_PASSWORD)
             db.session.add(user)
             db.session.flush()
         users.append((user.id, user.email))
