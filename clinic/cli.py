@@ -108,6 +108,7 @@ def _wait(processes: list[subprocess.Popen]) -> None:
 
 def init_app(app: Flask) -> None:
     from clinic.accounts.cli import users
+    from clinic.backups.cli import backup_command, restore_command
     from clinic.content.cli import content_group
     from clinic.demo.cli import demo_load_command
     from clinic.leads.cli import leads_group
@@ -119,5 +120,7 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         serve_command,
         demo_load_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
