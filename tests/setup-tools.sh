@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the browser, accessibility, validity and backup checks need, when it is
-# missing: PostgreSQL's client tools, Debian's Chromium (never Playwright's download) and the npm packages pinned in tests/.
+# missing: PostgreSQL's client tools, Debian's Chromium (never Playwright's download) and the
+# npm packages pinned in tests/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
