@@ -108,11 +108,19 @@ def _wait(processes: list[subprocess.Popen]) -> None:
 
 def init_app(app: Flask) -> None:
     from clinic.accounts.cli import users
+    from clinic.backups.cli import backup_command, restore_command
     from clinic.content.cli import content_group
+    from clinic.demo.cli import demo_load_command
     from clinic.leads_admin.cli import leads_group
 
     app.cli.add_command(users)
     app.cli.add_command(content_group)
     app.cli.add_command(leads_group)
-    for command in (seed_demo_command, serve_command):
+    for command in (
+        seed_demo_command,
+        serve_command,
+        demo_load_command,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)

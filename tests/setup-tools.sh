@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the browser, accessibility and validity checks need, when it is missing:
-# Debian's Chromium (never Playwright's download) and the npm packages pinned in tests/.
+# Install what the browser, accessibility, validity and backup checks need, when it is
+# missing: PostgreSQL's client tools, Debian's Chromium (never Playwright's download) and the
+# npm packages pinned in tests/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -8,6 +9,8 @@ missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v sqlmap >/dev/null 2>&1 || missing="$missing sqlmap"
 command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
+# pg_dump and pg_restore, for the backup tests on PostgreSQL.
+command -v pg_dump >/dev/null 2>&1 || missing="$missing postgresql-client"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
