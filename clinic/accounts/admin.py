@@ -66,7 +66,11 @@ def create():
         if services.find_user(form.email.data):
             form.email.errors = ["There is already an account with this e-mail address."]
         else:
-            user = services.create_user(form.email.data, form.password.data, form.role.data)
+            try:
+                user = services.create_user(form.email.data, form.password.data, form.role.data)
+            except services.WeakPassword as problem:
+                form.password.errors = [str(problem)]
+                return render_template("accounts_admin/new.html", form=form), 422
             record("user_created", "user", user.id, detail=f"role {user.role}")
             db.session.commit()
             flash(f"{user.email} can now sign in as {ROLE_LABELS[user.role].lower()}.")

@@ -1,4 +1,4 @@
-"""Staff accounts: one role each, passwords hashed, locked after repeated failures."""
+"""Staff accounts: one role each, passwords hashed, locked per address after repeated failures."""
 
 from datetime import datetime
 
@@ -24,8 +24,6 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # A staff account an admin let download leads in bulk and subject-access exports.
     may_export: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set on signing out: sessions are signed cookies, so a copy of one would otherwise live on.
@@ -54,3 +52,19 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins of one account from one IP address: guessing from one address locks
+    the account for that address only, never for a colleague signing in from elsewhere."""
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    ip_address: Mapped[str] = mapped_column(sa.String(45), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    code_failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.user_id} {self.ip_address} {self.failures}>"

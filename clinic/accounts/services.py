@@ -1,5 +1,5 @@
-"""Sign-in rules: one answer for any failure, a lock after repeated failures that a browser
-the person signed in from before gets past (OWASP's device cookies)."""
+"""Sign-in rules: one answer for any failure, a lock after repeated failures from one IP
+address that a browser the person signed in from before gets past (OWASP's device cookies)."""
 
 import secrets
 import time
@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from flask import current_app, session
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
-from clinic.accounts.models import ROLES, User
+from clinic.accounts.models import ROLES, LoginThrottle, User
 from clinic.audit.services import record
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
@@ -18,6 +19,7 @@ from clinic.extensions import db
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 is "safely unguessable" against an offline attack on a hash
 # Checked when the e-mail is unknown, so that a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -35,34 +37,64 @@ def find_user(email: str) -> User | None:
 
 
 def authenticate(
-    email: str, password: str, device: str | None = None, now: datetime | None = None
+    email: str,
+    password: str,
+    device: str | None = None,
+    ip: str = "",
+    now: datetime | None = None,
 ) -> User | None:
-    """Return the user when the e-mail and password match an active account that is unlocked,
-    or locked but asked from a browser its person signed in from (`device`, the cookie)."""
+    """Return the user when the e-mail and password match an active account that is unlocked
+    for this IP address, or locked but asked from a browser its person signed in from
+    (`device`, the cookie)."""
     now = now or utcnow()
     user = find_user(email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     trusted = device_vouches_for(device, user)
-    locked = bool(user.locked_until and user.locked_until > now)
+    locked = is_locked(user, ip, now)
     if not user.active or (locked and not trusted):
         user.check_password(password)  # as slow as any other refusal: nothing to tell apart
         return None
     if not user.check_password(password):
         if not trusted:  # a trusted browser's failures count on the browser, not the account
-            _count_failure(user, now)
+            count_failure(user, ip, now)
         return None
     if not locked:  # a lock that others' guesses set stands until it runs out
-        user.failed_logins, user.locked_until = 0, None
-    user.last_login_at = now
+        _forget_failures(user, ip)
     return user
 
 
-def _count_failure(user: User, now: datetime) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= MAX_FAILURES:
-        user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+def throttle_of(user: User, ip: str) -> LoginThrottle | None:
+    """Return the failure count of `user` from `ip`, if any failed."""
+    return db.session.get(LoginThrottle, (user.id, ip))
+
+
+def is_locked(user: User, ip: str, now: datetime | None = None) -> bool:
+    """Tell whether repeated failures from `ip` locked `user` there."""
+    throttle = throttle_of(user, ip)
+    return bool(throttle and throttle.locked_until and throttle.locked_until > (now or utcnow()))
+
+
+def count_failure(user: User, ip: str, now: datetime, code: bool = False) -> bool:
+    """Count a wrong password (or, with `code`, a wrong second-step code) from `ip`; lock the
+    account there at MAX_FAILURES; return whether it is locked now."""
+    throttle = throttle_of(user, ip)
+    if throttle is None:
+        throttle = LoginThrottle(user_id=user.id, ip_address=ip, failures=0, code_failures=0)
+        db.session.add(throttle)
+    field = "code_failures" if code else "failures"
+    setattr(throttle, field, getattr(throttle, field) + 1)
+    if getattr(throttle, field) >= MAX_FAILURES:
+        throttle.locked_until = now + LOCK_FOR
+        throttle.failures = throttle.code_failures = 0
+        return True
+    return False
+
+
+def _forget_failures(user: User, ip: str) -> None:
+    if throttle := throttle_of(user, ip):
+        db.session.delete(throttle)
 
 
 def device_stamp(user: User) -> str:
@@ -102,18 +134,36 @@ def device_cookie(user: User, device: str | None) -> str:
     return _device_serializer().dumps({"nonce": secrets.token_urlsafe(16), "accounts": accounts})
 
 
-def password_problem(password: str) -> str | None:
-    """Return why a new password is not acceptable, or None."""
+def password_problem(password: str, email: str = "") -> str | None:
+    """Return why a new password is not acceptable (too short, or easy to guess according to
+    zxcvbn's offline lists of common passwords, names and words), or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
-    return None
+    # zxcvbn slows down on very long input; the first 100 characters tell enough.
+    verdict = zxcvbn(password[:100], user_inputs=[email, *email.split("@")] if email else [])
+    if verdict["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    feedback = verdict["feedback"]
+    reasons = [feedback.get("warning") or "This password is easy to guess."]
+    return " ".join([*reasons, *feedback.get("suggestions", [])])
+
+
+class WeakPassword(ValueError):
+    """The new password breaks the password rules; the message says why."""
+
+
+def set_new_password(user: User, password: str) -> None:
+    """Give `user` a new password that passes the rules; every session cookie so far ends."""
+    if problem := password_problem(password, user.email):
+        raise WeakPassword(problem)
+    user.set_password(password)
 
 
 def create_user(email: str, password: str, role: str) -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if problem := password_problem(password):
-        raise ValueError(problem)
+    if problem := password_problem(password, email):
+        raise WeakPassword(problem)
     if find_user(email):
         raise ValueError(f"a user with e-mail {email} already exists")
     user = User(email=email.strip().lower(), role=role)

@@ -20,6 +20,7 @@ from clinic.accounts.forms import LoginForm, PasswordForm
 from clinic.accounts.models import User
 from clinic.accounts.roles import no_store
 from clinic.audit.services import record
+from clinic.dbtypes import utcnow
 from clinic.extensions import db, limiter
 from clinic.untrusted_urls import local_path
 
@@ -55,7 +56,7 @@ def login():
             "accounts/login.html", form=form
         ), 422 if form.is_submitted() else 200
     device = request.cookies.get(services.DEVICE_COOKIE)
-    user = services.authenticate(form.email.data, form.password.data, device)
+    user = services.authenticate(form.email.data, form.password.data, device, _ip())
     if user is None:
         record("login_failed", detail=_typed_address(form.email.data))
         db.session.commit()
@@ -64,9 +65,14 @@ def login():
     session.permanent = True
     session["signed_in_at"] = int(time.time())
     login_user(user)
+    user.last_login_at = utcnow()
     record("login", "user", user.id)
     db.session.commit()
     return _trust_this_browser(redirect(local_path(form.next.data), 303), user)
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
 
 
 def _trust_this_browser(response: Response, user: User) -> Response:
@@ -111,8 +117,12 @@ def password():
     """Change one's own password; other sessions end."""
     form = PasswordForm()
     if form.validate_on_submit():
-        if current_user.check_password(form.current.data):
-            current_user.set_password(form.new.data)
+        if not current_user.check_password(form.current.data):
+            form.current.errors = ["That is not your current password."]
+        elif problem := services.password_problem(form.new.data, current_user.email):
+            form.new.errors = [problem]
+        else:
+            services.set_new_password(current_user, form.new.data)
             record("password_changed", "user", current_user.id)
             db.session.commit()
             user = current_user._get_current_object()  # the proxy itself would point to itself
@@ -120,6 +130,5 @@ def password():
             flash("Your password has changed.")
             # The change made every device cookie of this account worthless, except this one.
             return _trust_this_browser(redirect(url_for("admin.dashboard"), 303), user)
-        form.current.errors = ["That is not your current password."]
     status = 422 if form.errors else 200
     return render_template("accounts/password.html", form=form), status

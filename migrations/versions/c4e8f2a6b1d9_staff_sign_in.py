@@ -1,0 +1,42 @@
+"""staff sign-in: failures per account and IP address
+
+Revision ID: c4e8f2a6b1d9
+Revises: a7c3e9d2b4f6
+Create Date: 2026-12-03 14:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c4e8f2a6b1d9'
+down_revision = 'a7c3e9d2b4f6'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'login_throttle',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('ip_address', sa.String(length=45), nullable=False),
+        sa.Column('failures', sa.Integer(), nullable=False),
+        sa.Column('code_failures', sa.Integer(), nullable=False),
+        sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('user_id', 'ip_address'),
+    )
+    # Failures now count per account and address (login_throttle): the old counters go.
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('failed_logins')
+        batch_op.drop_column('locked_until')
+
+
+def downgrade():
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False)
+        )
+    op.drop_table('login_throttle')
