@@ -14,11 +14,10 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import Rule
 
-from clinic.accounts.services import create_user
 from clinic.booking.models import Booking
 from clinic.extensions import db
 from clinic.notifications.models import OutboxMessage
-from tests.auth_helpers import PASSWORD, csrf_token, login, make_users
+from tests.auth_helpers import csrf_token, login, make_user, make_users
 from tests.booking_helpers import booking_data
 from tests.helpers import soup
 
@@ -30,7 +29,7 @@ EXPORTERS = ("exporter", "admin")
 EXPORTER_EMAIL = "exporter@example.test"
 # Who may use each admin blueprint (admins may use all). Add every new admin blueprint here.
 EXPECTED_ROLES = {
-    "accounts": SIGNED_IN,  # sign out, change one's own password
+    "accounts": SIGNED_IN,  # sign out, change one's own password, two-factor, sessions
     "admin": SIGNED_IN,  # the dashboard
     "leads_admin": STAFF,
     "booking_admin": STAFF,
@@ -45,7 +44,9 @@ ENDPOINT_ROLES = {
     "leads_admin.export_csv": EXPORTERS,
     "leads_admin.export_json": EXPORTERS,
 }
-OPEN_TO_ALL = {"/admin/login"}
+# Signing in, and the pages e-mailed links open: a signed-out visitor's own steps, each
+# checked by its own marker or token (tests/test_accounts.py, tests/test_two_factor.py).
+OPEN_TO_ALL = {"/admin/login", "/admin/login/code"}
 # Sent last, since it ends the session the rest of the walk needs.
 LAST = {"accounts.logout"}
 DENIED = {401, 403, 500}
@@ -114,7 +115,7 @@ def ids(demo, client) -> Ids:
     """One booking (so one lead and its e-mails), one user per role and a staff exporter."""
     users = make_users(demo)
     with demo.app_context():
-        create_user(EXPORTER_EMAIL, PASSWORD, "staff").may_export = True
+        make_user(EXPORTER_EMAIL, "staff").may_export = True
         db.session.commit()
     assert client.post("/book", data=booking_data(client)).status_code == 303
     with demo.app_context():

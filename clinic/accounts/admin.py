@@ -5,11 +5,11 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length
 
-from clinic.accounts import services
+from clinic.accounts import services, twofactor
 from clinic.accounts.models import ROLES, User
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.services import record
@@ -55,6 +55,7 @@ def users():
     accounts = db.session.scalars(sa.select(User).order_by(User.email))
     return render_template(
         "accounts_admin/users.html", users=list(accounts), role_labels=ROLE_LABELS,
+        settings=twofactor.settings(),
     )  # fmt: skip
 
 
@@ -112,6 +113,35 @@ def grant_export(user_id: int):
 def withdraw_export(user_id: int):
     """Stop a staff account downloading exports (audited)."""
     return _set_export(db.get_or_404(User, user_id), False)
+
+
+@bp.post("/<int:user_id>/reset-two-factor")
+def reset_two_factor(user_id: int):
+    """Turn off a colleague's two-factor (lost phone): signed out, they enrol again."""
+    user = db.get_or_404(User, user_id)
+    try:
+        services.reset_two_factor(user, current_user)  # audits the change
+    except services.Refused as refusal:
+        return _refused(str(refusal), 409)
+    db.session.commit()
+    flash(f"{user.email}: two-factor reset. They set it up again when they next sign in.")
+    return redirect(url_for(".users"), 303)
+
+
+class SettingsForm(FlaskForm):
+    two_factor_for_everyone = BooleanField("Require two-factor sign-in for marketers too")
+
+
+@bp.post("/settings")
+def settings():
+    """Require two-factor of every account, or only of admin and staff (audited)."""
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _refused("The settings could not be read. Please try again.", 422)
+    twofactor.set_for_everyone(form.two_factor_for_everyone.data)
+    db.session.commit()
+    flash("Sign-in settings saved.")
+    return redirect(url_for(".users"), 303)
 
 
 def _set_export(user: User, allowed: bool):

@@ -26,6 +26,10 @@ class User(UserMixin, db.Model):
     may_export: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Two-factor (TOTP): the base32 secret once enrolled, and the last time step accepted, so
+    # that a code is good once only.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     # Set on signing out: sessions are signed cookies, so a copy of one would otherwise live on.
     sessions_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -68,3 +72,28 @@ class LoginThrottle(db.Model):
 
     def __repr__(self) -> str:
         return f"<LoginThrottle {self.user_id} {self.ip_address} {self.failures}>"
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that signs in instead of the authenticator (a lost phone); salted
+    SHA-256, since each code is 50 random bits rather than something a person chose."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(128))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<RecoveryCode {self.id} of user {self.user_id}>"
+
+
+class AccountSettings(db.Model):
+    """Admin settings for signing in: one row (missing means the defaults)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Two-factor is always required for admin and staff (they see patients' data); this
+    # covers marketers too.
+    two_factor_for_everyone: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<AccountSettings two-factor for everyone: {self.two_factor_for_everyone}>"

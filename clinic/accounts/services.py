@@ -11,6 +11,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from clinic.accounts import twofactor
 from clinic.accounts.models import ROLES, LoginThrottle, User
 from clinic.audit.services import record
 from clinic.dbtypes import utcnow
@@ -95,6 +96,66 @@ def count_failure(user: User, ip: str, now: datetime, code: bool = False) -> boo
 def _forget_failures(user: User, ip: str) -> None:
     if throttle := throttle_of(user, ip):
         db.session.delete(throttle)
+
+
+PENDING_KEY = "pending_sign_in"
+PENDING_SALT = "clinic.accounts.pending-sign-in"
+PENDING_AGE = timedelta(minutes=5)
+
+
+def _pending_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=PENDING_SALT)
+
+
+def start_pending(user: User, next_path: str) -> None:
+    """Remember, for five minutes, that this browser gave `user`'s password: not a signed-in
+    session (nothing opens with it), only the right to try the second step."""
+    marker = [user.id, user.session_stamp, next_path]
+    session[PENDING_KEY] = _pending_serializer().dumps(marker)
+
+
+def pending_sign_in() -> tuple[User | None, str]:
+    """Return the user whose password this browser gave, and where to go next; or None."""
+    try:
+        user_id, stamp, next_path = _pending_serializer().loads(
+            session.get(PENDING_KEY, ""), max_age=PENDING_AGE.total_seconds()
+        )
+        user = db.session.get(User, int(user_id))
+    except (BadData, ValueError, TypeError):
+        return None, ""
+    if user is None or not user.active or user.session_stamp != stamp:
+        return None, ""
+    return user, str(next_path)
+
+
+def second_factor(
+    user: User, code: str, device: str | None, ip: str, now: datetime | None = None
+) -> str | None:
+    """Check the second step; return how it passed ("authenticator code", or "recovery code,
+    N left") or None, counting a failure like a wrong password (per account and IP address,
+    or on the trusted browser)."""
+    now = now or utcnow()
+    trusted = device_vouches_for(device, user)
+    if is_locked(user, ip, now) and not trusted:
+        return None
+    if twofactor.accept_code(user, code, now):
+        return "authenticator code"
+    left = twofactor.use_recovery_code(user, code)
+    if left is not None:
+        return f"recovery code, {left} left"
+    if not trusted:  # a trusted browser's failures count on the browser (views.py)
+        count_failure(user, ip, now, code=True)
+    return None
+
+
+def reset_two_factor(user: User, acting: User) -> None:
+    """Turn off a colleague's two-factor (a lost phone) and sign them out everywhere; they
+    enrol again at their next sign-in. Audited."""
+    if user.id == acting.id:
+        raise Refused("You cannot reset your own two-factor. Ask another admin to do it.")
+    twofactor.reset(user)
+    end_sessions(user)
+    record("two_factor_reset", "user", user.id, detail=f"two-factor reset for {user.email}")
 
 
 def device_stamp(user: User) -> str:

@@ -15,8 +15,8 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from clinic.accounts import services
-from clinic.accounts.forms import LoginForm, PasswordForm
+from clinic.accounts import services, twofactor
+from clinic.accounts.forms import CodeForm, EnrolForm, LoginForm, PasswordForm
 from clinic.accounts.models import User
 from clinic.accounts.roles import no_store
 from clinic.audit.services import record
@@ -26,6 +26,23 @@ from clinic.untrusted_urls import local_path
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 bp.after_request(no_store)
+# Pages an account that must enrol in two-factor may still open.
+BEFORE_ENROLMENT = {
+    "accounts.login",
+    "accounts.login_code",
+    "accounts.logout",
+    "accounts.two_factor",
+}
+
+
+@bp.before_request
+def enrol_first():
+    """Send an account that must enrol in two-factor to enrolment, from any page here."""
+    if request.endpoint in BEFORE_ENROLMENT or not current_user.is_authenticated:
+        return None
+    if twofactor.needs_enrolment(current_user):
+        return redirect(url_for("accounts.two_factor"))
+    return None
 
 
 def _login_limit() -> str:
@@ -61,14 +78,64 @@ def login():
         record("login_failed", detail=_typed_address(form.email.data))
         db.session.commit()
         return render_template("accounts/login.html", form=form, failed=True), 401
+    session.clear()  # a new session at each sign-in: none fixed beforehand
+    if user.totp_secret is None:
+        return _sign_in(user, form.next.data, "password; no two-factor yet")
+    services.start_pending(user, local_path(form.next.data))
+    return redirect(url_for(".login_code"), 303)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    services.DEVICE_FAILURE_LIMIT,
+    methods=["POST"],
+    key_func=lambda: f"device:{_device_nonce()}",
+    exempt_when=lambda: not _device_nonce(),
+    deduct_when=lambda response: response.status_code == 401,
+)
+def login_code():
+    """Second step of signing in: a code from the authenticator app, or a recovery code."""
+    user, next_path = services.pending_sign_in()
+    if user is None:
+        flash("Your sign-in has expired. Please enter your e-mail address and password again.")
+        return redirect(url_for(".login"), 303)
+    form = CodeForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("accounts/code.html", form=form), status
+    device = request.cookies.get(services.DEVICE_COOKIE)
+    how = services.second_factor(user, form.code.data, device, _ip())
+    if how is None:
+        return _wrong_code(user, form)
+    response = _sign_in(user, next_path, how)
+    if how.startswith("recovery"):  # after _sign_in, which starts a new session
+        flash(f"You signed in with a {how}. Make a new set on your two-factor page.")
+    return response
+
+
+def _wrong_code(user: User, form: CodeForm):
+    record("login_code_failed", "user", user.id)
+    locked = services.is_locked(user, _ip())
+    if locked:
+        session.pop(services.PENDING_KEY, None)
+    db.session.commit()
+    return render_template("accounts/code.html", form=form, failed=True, locked=locked), 401
+
+
+def _sign_in(user: User, next_path: str | None, how: str) -> Response:
+    """Start a signed-in session (after the second step, or the password alone for an
+    account without two-factor); one that must enrol is sent to enrolment first."""
     session.clear()
     session.permanent = True
     session["signed_in_at"] = int(time.time())
     login_user(user)
     user.last_login_at = utcnow()
-    record("login", "user", user.id)
+    record("login", "user", user.id, detail=how)
     db.session.commit()
-    return _trust_this_browser(redirect(local_path(form.next.data), 303), user)
+    if twofactor.needs_enrolment(user):
+        return redirect(url_for(".two_factor"), 303)
+    return _trust_this_browser(redirect(local_path(next_path), 303), user)
 
 
 def _ip() -> str:
@@ -132,3 +199,50 @@ def password():
             return _trust_this_browser(redirect(url_for("admin.dashboard"), 303), user)
     status = 422 if form.errors else 200
     return render_template("accounts/password.html", form=form), status
+
+
+ENROL_SECRET = "enrol_secret"
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor():
+    """Enrol an authenticator app (QR code and the secret as text), or see that it is on."""
+    if current_user.totp_secret:
+        left = len(twofactor.unused_recovery_codes(current_user))
+        return render_template("accounts/two_factor.html", left=left)
+    secret = session.get(ENROL_SECRET) or twofactor.new_secret()
+    session[ENROL_SECRET] = secret
+    form = EnrolForm()
+    if form.validate_on_submit():
+        codes = twofactor.enrol(current_user, secret, form.code.data)
+        if codes is not None:
+            session.pop(ENROL_SECRET)
+            db.session.commit()
+            user = current_user._get_current_object()
+            page = render_template("accounts/recovery_codes.html", codes=codes, first=True)
+            return _trust_this_browser(Response(page), user)
+        form.code.errors = ["That code is not right. Enter the newest code the app shows."]
+    return _enrol_page(form, secret), 422 if form.errors else 200
+
+
+def _enrol_page(form: EnrolForm, secret: str) -> str:
+    return render_template(
+        "accounts/enrol.html",
+        form=form,
+        secret=twofactor.grouped(secret),
+        qr=twofactor.qr_data_uri(secret, current_user.email),
+        required=twofactor.required_for(current_user),
+    )
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@login_required
+def new_recovery_codes():
+    """Replace one's recovery codes with a new set, shown once."""
+    if not current_user.totp_secret:
+        return redirect(url_for(".two_factor"), 303)
+    codes = twofactor.new_recovery_codes(current_user)
+    record("recovery_codes_renewed", "user", current_user.id)
+    db.session.commit()
+    return render_template("accounts/recovery_codes.html", codes=codes, first=False)

@@ -1,4 +1,4 @@
-"""staff sign-in: failures per account and IP address
+"""staff sign-in: failures per account and IP address, two-factor, recovery codes
 
 Revision ID: c4e8f2a6b1d9
 Revises: a7c3e9d2b4f6
@@ -27,16 +27,41 @@ def upgrade():
         sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('user_id', 'ip_address'),
     )
+    op.create_table(
+        'recovery_code',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('code_hash', sa.String(length=128), nullable=False),
+        sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_code_user_id'), ['user_id'], unique=False)
+    op.create_table(
+        'account_settings',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('two_factor_for_everyone', sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
     # Failures now count per account and address (login_throttle): the old counters go.
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_column('failed_logins')
         batch_op.drop_column('locked_until')
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('totp_last_step', sa.BigInteger(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('totp_last_step')
+        batch_op.drop_column('totp_secret')
         batch_op.add_column(sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
             sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False)
         )
+    op.drop_table('account_settings')
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_code_user_id'))
+    op.drop_table('recovery_code')
     op.drop_table('login_throttle')

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 
 ADMIN_PAGES = ["/admin/", "/admin/leads", "/admin/leads/{lead}", "/admin/bookings",
                "/admin/emails", "/admin/audit", "/admin/users", "/admin/account/password",
+               "/admin/account/two-factor",
                "/admin/content/"]  # fmt: skip
 
 
