@@ -45,8 +45,14 @@ ENDPOINT_ROLES = {
     "leads_admin.export_json": EXPORTERS,
 }
 # Signing in, and the pages e-mailed links open: a signed-out visitor's own steps, each
-# checked by its own marker or token (tests/test_accounts.py, tests/test_two_factor.py).
-OPEN_TO_ALL = {"/admin/login", "/admin/login/code"}
+# checked by its own marker or token (test_two_factor.py, test_account_links.py).
+OPEN_TO_ALL = {
+    "/admin/login",
+    "/admin/login/code",
+    "/admin/forgot",
+    "/admin/invitation/<token>",
+    "/admin/reset/<token>",
+}
 # Sent last, since it ends the session the rest of the walk needs.
 LAST = {"accounts.logout"}
 DENIED = {401, 403, 500}

@@ -49,3 +49,30 @@ class EnrolForm(FlaskForm):
             Length(max=16, message="Enter the six digits your app shows."),
         ],
     )
+
+
+class NewPasswordForm(FlaskForm):
+    new = PasswordField(
+        "Choose a password",
+        validators=[
+            InputRequired("Choose a password."),
+            Length(min=12, message="Use at least 12 characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[
+            InputRequired("Repeat the password."),
+            EqualTo("new", message="The two passwords differ."),
+        ],
+    )
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(
+        "E-mail address",
+        validators=[
+            InputRequired("Enter your e-mail address."),
+            Length(max=254, message="Use at most 254 characters."),
+        ],
+    )

@@ -97,3 +97,40 @@ class AccountSettings(db.Model):
 
     def __repr__(self) -> str:
         return f"<AccountSettings two-factor for everyone: {self.two_factor_for_everyone}>"
+
+
+class Invitation(db.Model):
+    """An e-mailed, one-time link with which a new colleague chooses a password and enrols
+    two-factor; the admin who invites never sees or types a password."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    role: Mapped[str] = mapped_column(sa.String(12))
+    # SHA-256 of the link's random nonce: a new link (resend) replaces it, the old one dies.
+    nonce_hash: Mapped[str] = mapped_column(sa.String(64))
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def pending(self) -> bool:
+        return self.used_at is None and self.withdrawn_at is None
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.email} {self.role}>"
+
+
+class PasswordReset(db.Model):
+    """An e-mailed, one-time link to choose a new password, valid for an hour."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    nonce_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<PasswordReset for user {self.user_id}>"

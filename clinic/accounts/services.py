@@ -33,6 +33,13 @@ DEVICE_ACCOUNTS = 10  # a shared reception computer keeps trusting each of its p
 DEVICE_FAILURE_LIMIT = f"{MAX_FAILURES} per {LOCK_FOR.seconds // 60} minutes"
 
 
+def typed_address(typed: str) -> str:
+    """What the audit log keeps of a failed sign-in's e-mail box: an address, never a
+    password typed into the wrong box."""
+    typed = typed.strip().lower()
+    return typed[:254] if "@" in typed and " " not in typed else "(not an e-mail address)"
+
+
 def find_user(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 

@@ -15,8 +15,15 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from clinic.accounts import services, twofactor
-from clinic.accounts.forms import CodeForm, EnrolForm, LoginForm, PasswordForm
+from clinic.accounts import links, services, twofactor
+from clinic.accounts.forms import (
+    CodeForm,
+    EnrolForm,
+    ForgotForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordForm,
+)
 from clinic.accounts.models import User
 from clinic.accounts.roles import no_store
 from clinic.audit.services import record
@@ -32,6 +39,9 @@ BEFORE_ENROLMENT = {
     "accounts.login_code",
     "accounts.logout",
     "accounts.two_factor",
+    "accounts.invitation",
+    "accounts.forgot",
+    "accounts.reset",
 }
 
 
@@ -75,7 +85,7 @@ def login():
     device = request.cookies.get(services.DEVICE_COOKIE)
     user = services.authenticate(form.email.data, form.password.data, device, _ip())
     if user is None:
-        record("login_failed", detail=_typed_address(form.email.data))
+        record("login_failed", detail=services.typed_address(form.email.data))
         db.session.commit()
         return render_template("accounts/login.html", form=form, failed=True), 401
     session.clear()  # a new session at each sign-in: none fixed beforehand
@@ -159,13 +169,6 @@ def _trust_this_browser(response: Response, user: User) -> Response:
     return response
 
 
-def _typed_address(typed: str) -> str:
-    """What the audit log keeps of a failed sign-in's e-mail box: an address, never a
-    password typed into the wrong box."""
-    typed = typed.strip().lower()
-    return typed[:254] if "@" in typed and " " not in typed else "(not an e-mail address)"
-
-
 @bp.post("/logout")
 @login_required
 def logout():
@@ -246,3 +249,73 @@ def new_recovery_codes():
     record("recovery_codes_renewed", "user", current_user.id)
     db.session.commit()
     return render_template("accounts/recovery_codes.html", codes=codes, first=False)
+
+
+def _link_refused(refusal: links.LinkRefused):
+    """A clear page for a link that is damaged (400), unknown (404) or gone (410)."""
+    page = render_template(
+        "accounts/link_problem.html", heading=refusal.heading, message=refusal.message
+    )
+    return page, refusal.status
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    """Accept an invitation: choose a password, then enrol two-factor."""
+    try:
+        invited = links.read_invitation(token)
+    except links.LinkRefused as refusal:
+        return _link_refused(refusal)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = links.accept(token, form.new.data)
+        except services.WeakPassword as problem:
+            form.new.errors = [str(problem)]
+        else:
+            return _sign_in(user, None, "invitation accepted")
+    page = render_template("accounts/invitation.html", form=form, invitation=invited)
+    return page, 422 if form.errors else 200
+
+
+def _reset_address_key() -> str:
+    return "reset:" + services.typed_address(request.form.get("email", ""))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESET_RATE_LIMIT_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RESET_RATE_LIMIT_ADDRESS"],
+    methods=["POST"],
+    key_func=_reset_address_key,
+)
+def forgot():
+    """Ask for a password reset link: the same answer whether the address is known or not."""
+    form = ForgotForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("accounts/forgot.html", form=form), status
+    links.request_reset(form.email.data)
+    db.session.commit()
+    return render_template("accounts/forgot_sent.html", email=form.email.data.strip())
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """Choose a new password from an e-mailed link; every session ends."""
+    try:
+        links.read_reset(token)
+    except links.LinkRefused as refusal:
+        return _link_refused(refusal)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            links.complete_reset(token, form.new.data)
+        except services.WeakPassword as problem:
+            form.new.errors = [str(problem)]
+        else:
+            db.session.commit()
+            session.clear()
+            flash("Your password has changed. Sign in with it (and your code).")
+            return redirect(url_for(".login"), 303)
+    return render_template("accounts/reset.html", form=form), 422 if form.errors else 200

@@ -1,4 +1,4 @@
-"""staff sign-in: failures per account and IP address, two-factor, recovery codes
+"""staff sign-in: failures per account and IP address, two-factor, recovery codes, invitations, password resets
 
 Revision ID: c4e8f2a6b1d9
 Revises: a7c3e9d2b4f6
@@ -44,6 +44,35 @@ def upgrade():
         sa.Column('two_factor_for_everyone', sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
+    op.create_table(
+        'invitation',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('email', sa.String(length=254), nullable=False),
+        sa.Column('role', sa.String(length=12), nullable=False),
+        sa.Column('nonce_hash', sa.String(length=64), nullable=False),
+        sa.Column('invited_by_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['invited_by_id'], ['user.id'], ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invitation_email'), ['email'], unique=False)
+    op.create_table(
+        'password_reset',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('nonce_hash', sa.String(length=64), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_password_reset_user_id'), ['user_id'], unique=False)
     # Failures now count per account and address (login_throttle): the old counters go.
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_column('failed_logins')
@@ -60,6 +89,12 @@ def downgrade():
         batch_op.add_column(
             sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False)
         )
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
+    op.drop_table('password_reset')
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invitation_email'))
+    op.drop_table('invitation')
     op.drop_table('account_settings')
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_code_user_id'))
