@@ -6,12 +6,12 @@ import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, session
+from flask import current_app, request, session
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from clinic.accounts import twofactor
+from clinic.accounts import sessions, twofactor
 from clinic.accounts.models import ROLES, LoginThrottle, User
 from clinic.audit.services import record
 from clinic.dbtypes import utcnow
@@ -252,11 +252,12 @@ def deactivate(email: str) -> User:
 def end_sessions(user: User) -> None:
     """Sign the account out everywhere: every session cookie issued so far stops working."""
     user.sessions_ended_at = utcnow()
+    sessions.end_all(user)
 
 
 def load_user(user_id: str) -> User | None:
-    """Load the session's user; a session from before a password change or a sign-out, or
-    older than the longest a session may last, is refused."""
+    """Load the session's user; a session from before a password change or a sign-out, one
+    ended on the account page, or older than the longest a session may last, is refused."""
     signed_in_at = session.get("signed_in_at")
     max_age = current_app.config["SESSION_MAX_HOURS"] * 3600
     if not isinstance(signed_in_at, int | float) or time.time() - signed_in_at > max_age:
@@ -268,6 +269,10 @@ def load_user(user_id: str) -> User | None:
         return None
     if user is None or user.session_stamp != stamp:
         return None
+    record = sessions.find_live(session.get(sessions.SESSION_KEY), user.id)
+    if record is None:  # ended on the account page, or from before session records
+        return None
+    sessions.touch(record, request.remote_addr or "")
     return user
 
 

@@ -1,10 +1,12 @@
 """Sign in, sign out and change password for the admin."""
 
 import time
+from datetime import timedelta
 
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -15,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from clinic.accounts import links, services, twofactor
+from clinic.accounts import links, services, sessions, twofactor
 from clinic.accounts.forms import (
     CodeForm,
     EnrolForm,
@@ -24,7 +26,7 @@ from clinic.accounts.forms import (
     NewPasswordForm,
     PasswordForm,
 )
-from clinic.accounts.models import User
+from clinic.accounts.models import User, UserSession
 from clinic.accounts.roles import no_store
 from clinic.audit.services import record
 from clinic.dbtypes import utcnow
@@ -139,6 +141,7 @@ def _sign_in(user: User, next_path: str | None, how: str) -> Response:
     session.clear()
     session.permanent = True
     session["signed_in_at"] = int(time.time())
+    session[sessions.SESSION_KEY] = sessions.start(user, request.user_agent.string, _ip())
     login_user(user)
     user.last_login_at = utcnow()
     record("login", "user", user.id, detail=how)
@@ -193,6 +196,7 @@ def password():
             form.new.errors = [problem]
         else:
             services.set_new_password(current_user, form.new.data)
+            sessions.end_all(current_user, keep=session.get(sessions.SESSION_KEY))
             record("password_changed", "user", current_user.id)
             db.session.commit()
             user = current_user._get_current_object()  # the proxy itself would point to itself
@@ -319,3 +323,44 @@ def reset(token: str):
             flash("Your password has changed. Sign in with it (and your code).")
             return redirect(url_for(".login"), 303)
     return render_template("accounts/reset.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """Show one's account: two-factor, password, and the browsers signed in to it."""
+    config = current_app.config
+    live = sessions.live(
+        current_user,
+        idle=config["PERMANENT_SESSION_LIFETIME"],
+        longest=timedelta(hours=config["SESSION_MAX_HOURS"]),
+    )
+    this = sessions.find_live(session.get(sessions.SESSION_KEY), current_user.id)
+    return render_template("accounts/account.html", sessions=live, this_id=this and this.id)
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    """Sign out one of one's other browsers."""
+    other = db.session.get(UserSession, session_id)
+    if other is None or other.user_id != current_user.id or other.ended_at:
+        abort(404)
+    this = sessions.find_live(session.get(sessions.SESSION_KEY), current_user.id)
+    if this and this.id == other.id:
+        return _this_browser_problem(), 409
+    sessions.end(other)
+    record("session_ended", "user", current_user.id, detail=other.user_agent)
+    db.session.commit()
+    flash(f"Signed out {other.user_agent} ({other.ip_address}).")
+    return redirect(url_for(".account"), 303)
+
+
+def _this_browser_problem() -> str:
+    return render_template(
+        "admin/problem.html",
+        heading="We could not end that session",
+        message="This is the browser you are using: use “Sign out” instead.",
+        back_url=url_for(".account"),
+        back_label="Back to your account",
+    )

@@ -1,4 +1,5 @@
-"""staff sign-in: failures per account and IP address, two-factor, recovery codes, invitations, password resets
+"""staff sign-in: failures per account and IP address, two-factor and recovery codes,
+invitations, password resets, sign-in settings, session records
 
 Revision ID: c4e8f2a6b1d9
 Revises: a7c3e9d2b4f6
@@ -73,6 +74,22 @@ def upgrade():
     )
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_password_reset_user_id'), ['user_id'], unique=False)
+    op.create_table(
+        'user_session',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('user_agent', sa.String(length=120), nullable=False),
+        sa.Column('ip_address', sa.String(length=45), nullable=False),
+        sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('token_hash'),
+    )
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
     # Failures now count per account and address (login_throttle): the old counters go.
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_column('failed_logins')
@@ -89,6 +106,9 @@ def downgrade():
         batch_op.add_column(
             sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False)
         )
+    with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
+    op.drop_table('user_session')
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
     op.drop_table('password_reset')
