@@ -167,6 +167,28 @@ def test_wrong_codes_lock_the_account_for_this_address(app, users):
         assert services.is_locked(services.find_user(STAFF), LOCAL)
 
 
+def test_the_right_password_clears_wrong_passwords_but_not_wrong_codes(app, users):
+    wrong = "a wrong password guess"
+    for _ in range(MAX_FAILURES - 1):
+        assert login(app.test_client(), "staff", password=wrong).status_code == 401
+    for _ in range(MAX_FAILURES - 1):
+        assert login(app.test_client(), "staff", code="000000").status_code == 401
+    with app.app_context():
+        throttle = services.throttle_of(services.find_user(STAFF), LOCAL)
+        assert (throttle.failures, throttle.code_failures) == (0, MAX_FAILURES - 1)
+    last = login(app.test_client(), "staff", code="000000")
+    assert "15 minutes" in last.get_data(as_text=True), "a fresh password step gave no new count"
+
+
+def test_a_right_code_clears_the_count_of_wrong_codes(app, users):
+    for _ in range(MAX_FAILURES - 1):
+        assert login(app.test_client(), "staff", code="000000").status_code == 401
+    assert login(app.test_client(), "staff").status_code == 303
+    assert login(app.test_client(), "staff", code="000000").status_code == 401
+    with app.app_context():
+        assert services.throttle_of(services.find_user(STAFF), LOCAL).code_failures == 1
+
+
 def test_an_admin_resets_a_colleagues_two_factor(app, users):
     colleague = app.test_client()
     login(colleague, "staff")

@@ -69,7 +69,7 @@ def authenticate(
             count_failure(user, ip, now)
         return None
     if not locked:  # a lock that others' guesses set stands until it runs out
-        _forget_failures(user, ip)
+        forget_failures(user, ip)
     return user
 
 
@@ -100,8 +100,16 @@ def count_failure(user: User, ip: str, now: datetime, code: bool = False) -> boo
     return False
 
 
-def _forget_failures(user: User, ip: str) -> None:
-    if throttle := throttle_of(user, ip):
+def forget_failures(user: User, ip: str, code: bool = False) -> None:
+    """Clear the wrong passwords counted for `user` from `ip` (with `code`, the wrong codes
+    too: the password alone must not give a code guesser a fresh count)."""
+    throttle = throttle_of(user, ip)
+    if throttle is None:
+        return
+    throttle.failures = 0
+    if code:
+        throttle.code_failures = 0
+    if not throttle.code_failures and not is_locked(user, ip):
         db.session.delete(throttle)
 
 
@@ -146,9 +154,11 @@ def second_factor(
     if is_locked(user, ip, now) and not trusted:
         return None
     if twofactor.accept_code(user, code, now):
+        forget_failures(user, ip, code=True)
         return "authenticator code"
     left = twofactor.use_recovery_code(user, code)
     if left is not None:
+        forget_failures(user, ip, code=True)
         return f"recovery code, {left} left"
     if not trusted:  # a trusted browser's failures count on the browser (views.py)
         count_failure(user, ip, now, code=True)

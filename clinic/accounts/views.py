@@ -94,6 +94,7 @@ def login():
     if user.totp_secret is None:
         return _sign_in(user, form.next.data, "password; no two-factor yet")
     services.start_pending(user, local_path(form.next.data))
+    db.session.commit()  # the right password clears its failure count (never the codes')
     return redirect(url_for(".login_code"), 303)
 
 
