@@ -199,6 +199,17 @@ def test_role_matrix(app, client, ids, role):
     assert not problems, f"{len(problems)} route(s) answered wrongly:\n" + "\n".join(problems)
 
 
+def test_the_pages_open_to_all_answer_signed_out_and_are_never_cached(app, client):
+    """Sign-in, its code step, and e-mailed links: a page (or a way back to sign in) for a
+    visitor who is not signed in, never a 500, never cached."""
+    paths = {rule.rule for rule in app.url_map.iter_rules() if rule.rule in OPEN_TO_ALL}
+    assert paths == OPEN_TO_ALL, "a page open to all is missing, or was renamed"
+    for path in sorted(OPEN_TO_ALL):
+        response = client.get(path.replace("<token>", "made-up"))
+        assert response.status_code in (200, 303, 400), path
+        assert "no-store" in response.headers["Cache-Control"], path
+
+
 def test_csrf_is_checked_before_the_role(app, client, ids):
     """CSRFProtect runs before the blueprints' role checks: the walk must send a token."""
     response = client.post(f"/admin/users/{ids.admin}/deactivate")
