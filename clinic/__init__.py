@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.accounts.views import bp as accounts_bp
     from clinic.admin import nav
     from clinic.admin.audit_log import bp as audit_admin_bp
+    from clinic.admin.email_log import bp as notifications_admin_bp
     from clinic.admin.views import bp as admin_bp
     from clinic.booking.admin import bp as booking_admin_bp
     from clinic.booking.views import bp as booking_bp
@@ -130,7 +131,6 @@ def register_blueprints(app: Flask) -> None:
     from clinic.content.views import bp as content_bp
     from clinic.health import bp as health_bp
     from clinic.leads_admin.views import bp as leads_admin_bp
-    from clinic.notifications.admin import bp as notifications_admin_bp
     from clinic.seo.views import bp as seo_bp
 
     for blueprint in (

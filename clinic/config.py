@@ -72,6 +72,9 @@ def from_environment(instance_path: str) -> dict:
         "CLINIC_PAGE_CACHE_SECONDS": int(os.environ.get("CLINIC_PAGE_CACHE_SECONDS", "60")),
         "CLINIC_CACHE_CHECK_SECONDS": float(os.environ.get("CLINIC_CACHE_CHECK_SECONDS", "1")),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # "Forgot your password?": per address asked about, and per IP address asking.
+        "RESET_RATE_LIMIT_ADDRESS": os.environ.get("RESET_RATE_LIMIT_ADDRESS", "3 per hour"),
+        "RESET_RATE_LIMIT_IP": os.environ.get("RESET_RATE_LIMIT_IP", "10 per hour"),
         "SESSION_MAX_HOURS": int(os.environ.get("CLINIC_SESSION_MAX_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(
             hours=int(os.environ.get("CLINIC_SESSION_HOURS", "8"))

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from clinic.accounts import services
 from clinic.accounts.models import User
 from clinic.accounts.services import MAX_FAILURES
 from clinic.audit.models import AuditEntry
@@ -12,6 +13,8 @@ from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from tests.auth_helpers import PASSWORD, csrf_token, login, make_users
 from tests.helpers import soup
+
+LOCAL = "127.0.0.1"  # the test client's address
 
 
 @pytest.fixture
@@ -51,10 +54,39 @@ def test_lockout_after_repeated_failures(app, client, users):
     assert login(client, "staff").status_code == 401, "locked: even the right password fails"
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "staff@example.test"))
-        assert user.locked_until > utcnow()
-        user.locked_until = utcnow() - timedelta(seconds=1)
+        assert services.is_locked(user, LOCAL)
+        services.throttle_of(user, LOCAL).locked_until = utcnow() - timedelta(seconds=1)
         db.session.commit()
     assert login(client, "staff").status_code == 303
+
+
+def test_guessing_from_one_address_locks_only_that_address(app, client, users):
+    for _ in range(MAX_FAILURES):
+        assert login(client, email="staff@example.test", password="nope nope").status_code == 401
+    assert login(app.test_client(), "staff").status_code == 401, "same address: locked"
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert login(elsewhere, "staff").status_code == 303, "a colleague elsewhere gets in"
+    with app.app_context():
+        user = services.find_user("staff@example.test")
+        assert services.is_locked(user, LOCAL) and not services.is_locked(user, "192.0.2.7")
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short one", "12 characters"),
+        ("password1234", "common password"),
+        ("aaaaaaaaaaaaaaa", "Repeats"),
+        ("staff@example.test!", "easy to guess"),
+    ],
+)
+def test_weak_passwords_are_refused_with_a_reason(app, password, reason):
+    with app.app_context():
+        problem = services.password_problem(password, "staff@example.test")
+    assert problem and reason in problem
+    with app.app_context():
+        assert services.password_problem("tulip quarry lantern violet") is None
 
 
 def test_login_is_rate_limited(app, client, users):
@@ -186,16 +218,15 @@ def test_a_session_ends_after_its_longest_life(app, client, users):
 
 def test_a_locked_account_costs_a_password_check_like_any_other(app, users, monkeypatch):
     """Refusing a locked or deactivated account before hashing would tell which accounts exist."""
-    from clinic.accounts import services
-
     with app.app_context():
         user = services.find_user("staff@example.test")
-        user.locked_until = utcnow() + timedelta(minutes=5)
+        for _ in range(MAX_FAILURES):
+            services.count_failure(user, LOCAL, utcnow())
         checked = []
         monkeypatch.setattr(User, "check_password", lambda self, pw: checked.append(pw))
-        assert services.authenticate("staff@example.test", PASSWORD) is None
-        user.locked_until, user.active = None, False
-        assert services.authenticate("staff@example.test", PASSWORD) is None
+        assert services.authenticate("staff@example.test", PASSWORD, ip=LOCAL) is None
+        services.throttle_of(user, LOCAL).locked_until, user.active = None, False
+        assert services.authenticate("staff@example.test", PASSWORD, ip=LOCAL) is None
         db.session.rollback()
     assert checked == [PASSWORD, PASSWORD]
 

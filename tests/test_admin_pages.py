@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from clinic.accounts import services
 from clinic.accounts.models import User
 from clinic.admin import charts, dashboard
 from clinic.audit.models import AuditEntry
@@ -17,7 +18,7 @@ from clinic.leads.models import Lead, LeadEvent
 from clinic.notifications import outbox
 from clinic.notifications.models import OutboxMessage
 from clinic.uktime import UK
-from tests.auth_helpers import ROLE_EMAILS, csrf_token, login, make_users
+from tests.auth_helpers import ROLE_EMAILS, csrf_token, login, make_user, make_users
 from tests.booking_helpers import GOOD, booking_data, first_free_slot
 from tests.helpers import soup
 
@@ -333,35 +334,33 @@ def test_users_page_lists_accounts(demo, admin):
     assert "Active" in rows["marketer@example.test"]
 
 
-def test_admin_creates_a_user(demo, admin):
+def test_admin_invites_a_user_and_never_types_a_password(demo, admin):
     form_page = admin.get("/admin/users/new")
     assert form_page.status_code == 200
+    assert not soup(form_page).select("input[type=password]")
     token = soup(form_page).select_one("input[name=csrf_token]")["value"]
-    data = {
-        "csrf_token": token,
-        "email": "New.Person@Example.com",
-        "role": "marketer",
-        "password": "a long initial password",
-    }
+    data = {"csrf_token": token, "email": "New.Person@Example.com", "role": "marketer"}
     response = admin.post("/admin/users/new", data=data)
     assert response.status_code == 303
-    created = user_by_email(demo, "new.person@example.com")
-    assert created.role == "marketer" and created.active
-    [audit] = audit_entries(demo, "user_created")
-    assert (audit.target_id, audit.detail) == (created.id, "role marketer")
-    assert "a long initial password" not in audit.detail
-    assert (
-        login(
-            demo.test_client(), email="new.person@example.com", password="a long initial password"
-        ).status_code
-        == 303
+    with demo.app_context():
+        assert services.find_user("new.person@example.com") is None, "made when accepted"
+        [message] = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "invitation")
+        ).all()
+    assert message.recipients == ["new.person@example.com"]
+    assert "/admin/invitation/" in message.text_body and message.html_body
+    [audit] = audit_entries(demo, "invitation_sent")
+    assert (audit.user_email, audit.detail) == (
+        "admin@example.test",
+        "new.person@example.com as marketer",
     )
-    again = admin.post("/admin/users/new", data=data)
-    assert again.status_code == 422 and "already an account" in again.get_data(as_text=True)
-    short = admin.post(
-        "/admin/users/new", data={**data, "email": "x@example.com", "password": "too short"}
-    )
-    assert short.status_code == 422 and "at least 12 characters" in short.get_data(as_text=True)
+    page = soup(admin.get("/admin/users"))
+    assert "new.person@example.com" in text_of(page.select_one("table.invitation-list"))
+    with demo.app_context():
+        make_user("taken@example.com", "staff")
+        db.session.commit()
+    taken = admin.post("/admin/users/new", data={**data, "email": "Taken@example.com"})
+    assert taken.status_code == 422 and "already an account" in taken.get_data(as_text=True)
 
 
 def test_admin_changes_a_role_and_deactivates_and_reactivates(demo, admin, users):

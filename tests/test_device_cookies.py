@@ -9,13 +9,12 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from clinic.accounts import services
 from clinic.accounts.models import User
-from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from tests.auth_helpers import PASSWORD, csrf_token, login, make_users
-from tests.helpers import soup
 
 STAFF = "staff@example.test"
 WRONG = "a wrong password guess"
+LOCAL = "127.0.0.1"  # the test client's address
 
 
 @pytest.fixture
@@ -44,7 +43,7 @@ def lock_out_staff(app, password: str = WRONG) -> None:
     for _ in range(services.MAX_FAILURES):
         assert login(attacker, email=STAFF, password=password).status_code == 401
     with app.app_context():
-        assert staff_user().locked_until > utcnow()
+        assert services.is_locked(staff_user(), LOCAL)
 
 
 def with_device_cookie(app, value: str):
@@ -69,7 +68,7 @@ def test_the_persons_own_browser_signs_in_while_locked(app, users):
     assert login(own, "staff").status_code == 303
     assert own.get("/admin/").status_code == 200
     with app.app_context():
-        assert staff_user().locked_until > utcnow(), "the lock stands for everyone else"
+        assert services.is_locked(staff_user(), LOCAL), "the lock stands for everyone else"
     assert login(app.test_client(), "staff").status_code == 401
 
 
@@ -88,8 +87,11 @@ def _tampered(app) -> str:
 
 
 def _signed_with_another_key(app) -> str:
+    # Signed in outside the app context: requests inside one would share its `g`, and with it
+    # the CSRF token of the session before signing in.
+    cookie = device_value(signed_in_browser(app, "staff"))
     with app.app_context():
-        content = services.read_device(device_value(signed_in_browser(app, "staff")))
+        content = services.read_device(cookie)
     return URLSafeTimedSerializer("not-the-secret-key", salt=services.DEVICE_SALT).dumps(content)
 
 
@@ -100,8 +102,11 @@ class _LastYearsSigner(TimestampSigner):
 
 def _too_old(app) -> str:
     """Signed with the right key, but longer ago than a device cookie lives."""
+    # Signed in outside the app context: requests inside one would share its `g`, and with it
+    # the CSRF token of the session before signing in.
+    cookie = device_value(signed_in_browser(app, "staff"))
     with app.app_context():
-        content = services.read_device(device_value(signed_in_browser(app, "staff")))
+        content = services.read_device(cookie)
     serializer = URLSafeTimedSerializer(
         app.secret_key, salt=services.DEVICE_SALT, signer=_LastYearsSigner
     )
@@ -157,8 +162,7 @@ def test_a_trusted_browsers_failures_count_on_the_browser_not_the_account(app, u
     for _ in range(services.MAX_FAILURES):
         assert login(own, email=STAFF, password=WRONG).status_code == 401
     with app.app_context():
-        user = staff_user()
-        assert (user.failed_logins, user.locked_until) == (0, None)
+        assert services.throttle_of(staff_user(), LOCAL) is None
     assert login(own, "staff").status_code == 429, "this browser has used its guesses"
     assert login(app.test_client(), "staff").status_code == 303, "the account is not locked"
 
@@ -180,11 +184,8 @@ def test_a_password_change_makes_older_cookies_worthless(app, users):
 )
 def test_the_device_cookie_is_http_only_lax_and_secure_over_https(app, users, base_url, secure):
     browser = app.test_client()
-    page = soup(browser.get("/admin/login", base_url=base_url))
-    data = {i["name"]: i.get("value", "") for i in page.select("form input[type=hidden]")}
-    data.update(email=STAFF, password=PASSWORD)
     referer = {"Referer": f"{base_url}/admin/login"}  # Flask-WTF checks it over HTTPS
-    response = browser.post("/admin/login", data=data, base_url=base_url, headers=referer)
+    response = login(browser, "staff", base_url=base_url, headers=referer)
     assert response.status_code == 303
     header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("device="))
     parts = [part.strip().partition("=") for part in header.split(";")[1:]]

@@ -14,11 +14,10 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import Rule
 
-from clinic.accounts.services import create_user
 from clinic.booking.models import Booking
 from clinic.extensions import db
 from clinic.notifications.models import OutboxMessage
-from tests.auth_helpers import PASSWORD, csrf_token, login, make_users
+from tests.auth_helpers import csrf_token, login, make_user, make_users
 from tests.booking_helpers import booking_data
 from tests.helpers import soup
 
@@ -30,7 +29,7 @@ EXPORTERS = ("exporter", "admin")
 EXPORTER_EMAIL = "exporter@example.test"
 # Who may use each admin blueprint (admins may use all). Add every new admin blueprint here.
 EXPECTED_ROLES = {
-    "accounts": SIGNED_IN,  # sign out, change one's own password
+    "accounts": SIGNED_IN,  # sign out, change one's own password, two-factor, sessions
     "admin": SIGNED_IN,  # the dashboard
     "leads_admin": STAFF,
     "booking_admin": STAFF,
@@ -45,7 +44,15 @@ ENDPOINT_ROLES = {
     "leads_admin.export_csv": EXPORTERS,
     "leads_admin.export_json": EXPORTERS,
 }
-OPEN_TO_ALL = {"/admin/login"}
+# Signing in, and the pages e-mailed links open: a signed-out visitor's own steps, each
+# checked by its own marker or token (test_two_factor.py, test_account_links.py).
+OPEN_TO_ALL = {
+    "/admin/login",
+    "/admin/login/code",
+    "/admin/forgot",
+    "/admin/invitation/<token>",
+    "/admin/reset/<token>",
+}
 # Sent last, since it ends the session the rest of the walk needs.
 LAST = {"accounts.logout"}
 DENIED = {401, 403, 500}
@@ -114,7 +121,7 @@ def ids(demo, client) -> Ids:
     """One booking (so one lead and its e-mails), one user per role and a staff exporter."""
     users = make_users(demo)
     with demo.app_context():
-        create_user(EXPORTER_EMAIL, PASSWORD, "staff").may_export = True
+        make_user(EXPORTER_EMAIL, "staff").may_export = True
         db.session.commit()
     assert client.post("/book", data=booking_data(client)).status_code == 303
     with demo.app_context():
@@ -190,6 +197,17 @@ def test_role_matrix(app, client, ids, role):
         assert login(client, role).status_code == 303
     problems = walk(app, client, role, ids)
     assert not problems, f"{len(problems)} route(s) answered wrongly:\n" + "\n".join(problems)
+
+
+def test_the_pages_open_to_all_answer_signed_out_and_are_never_cached(app, client):
+    """Sign-in, its code step, and e-mailed links: a page (or a way back to sign in) for a
+    visitor who is not signed in, never a 500, never cached."""
+    paths = {rule.rule for rule in app.url_map.iter_rules() if rule.rule in OPEN_TO_ALL}
+    assert paths == OPEN_TO_ALL, "a page open to all is missing, or was renamed"
+    for path in sorted(OPEN_TO_ALL):
+        response = client.get(path.replace("<token>", "made-up"))
+        assert response.status_code in (200, 303, 400), path
+        assert "no-store" in response.headers["Cache-Control"], path
 
 
 def test_csrf_is_checked_before_the_role(app, client, ids):

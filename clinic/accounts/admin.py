@@ -1,18 +1,19 @@
-"""User management for admins: list, create, change role, deactivate and reactivate, and
+"""User management for admins: list, invite, change role, deactivate and reactivate, and
 grant or withdraw a staff account's exports."""
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length
 
-from clinic.accounts import services
-from clinic.accounts.models import ROLES, User
+from clinic.accounts import links, services, twofactor
+from clinic.accounts.models import ROLES, Invitation, User
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.services import record
+from clinic.dbtypes import utcnow
 from clinic.extensions import db
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin/users")
@@ -23,7 +24,7 @@ ROLE_LABELS = {"admin": "Admin", "staff": "Staff", "marketer": "Marketer"}
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 
 
-class NewUserForm(FlaskForm):
+class InviteForm(FlaskForm):
     email = EmailField(
         "E-mail address",
         validators=[
@@ -33,16 +34,6 @@ class NewUserForm(FlaskForm):
         ],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
-    password = PasswordField(
-        "Initial password",
-        validators=[
-            InputRequired("Enter an initial password."),
-            Length(
-                min=services.MIN_PASSWORD_LENGTH,
-                message=f"Use at least {services.MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-    )
 
 
 class RoleForm(FlaskForm):
@@ -55,23 +46,52 @@ def users():
     accounts = db.session.scalars(sa.select(User).order_by(User.email))
     return render_template(
         "accounts_admin/users.html", users=list(accounts), role_labels=ROLE_LABELS,
+        settings=twofactor.settings(), invitations=links.pending_invitations(), now=utcnow(),
     )  # fmt: skip
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    """Create an account with a role and an initial password to hand over in person."""
-    form = NewUserForm()
+    """Invite a colleague by e-mail: they choose their own password and enrol two-factor."""
+    form = InviteForm()
     if form.validate_on_submit():
-        if services.find_user(form.email.data):
-            form.email.errors = ["There is already an account with this e-mail address."]
+        try:
+            links.invite(form.email.data, form.role.data, current_user)  # audited
+        except services.Refused as refusal:
+            form.email.errors = [str(refusal)]
         else:
-            user = services.create_user(form.email.data, form.password.data, form.role.data)
-            record("user_created", "user", user.id, detail=f"role {user.role}")
             db.session.commit()
-            flash(f"{user.email} can now sign in as {ROLE_LABELS[user.role].lower()}.")
+            flash(f"Invitation sent to {form.email.data.strip().lower()}; the link works 72 hours.")
             return redirect(url_for(".users"), 303)
     return render_template("accounts_admin/new.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/invitations/<int:invitation_id>/resend")
+def resend_invitation(invitation_id: int):
+    """E-mail a new link for 72 more hours; the old link stops working."""
+    invitation = db.get_or_404(Invitation, invitation_id)
+    return _change_invitation(
+        lambda: links.resend(invitation), f"New link sent to {invitation.email}."
+    )
+
+
+@bp.post("/invitations/<int:invitation_id>/withdraw")
+def withdraw_invitation(invitation_id: int):
+    """Stop an invitation's link working."""
+    invitation = db.get_or_404(Invitation, invitation_id)
+    return _change_invitation(
+        lambda: links.withdraw(invitation), f"Invitation to {invitation.email} withdrawn."
+    )
+
+
+def _change_invitation(change, message: str):
+    try:
+        change()  # audits the change
+    except services.Refused as refusal:
+        return _refused(str(refusal), 409)
+    db.session.commit()
+    flash(message)
+    return redirect(url_for(".users"), 303)
 
 
 @bp.post("/<int:user_id>/role")
@@ -108,6 +128,35 @@ def grant_export(user_id: int):
 def withdraw_export(user_id: int):
     """Stop a staff account downloading exports (audited)."""
     return _set_export(db.get_or_404(User, user_id), False)
+
+
+@bp.post("/<int:user_id>/reset-two-factor")
+def reset_two_factor(user_id: int):
+    """Turn off a colleague's two-factor (lost phone): signed out, they enrol again."""
+    user = db.get_or_404(User, user_id)
+    try:
+        services.reset_two_factor(user, current_user)  # audits the change
+    except services.Refused as refusal:
+        return _refused(str(refusal), 409)
+    db.session.commit()
+    flash(f"{user.email}: two-factor reset. They set it up again when they next sign in.")
+    return redirect(url_for(".users"), 303)
+
+
+class SettingsForm(FlaskForm):
+    two_factor_for_everyone = BooleanField("Require two-factor sign-in for marketers too")
+
+
+@bp.post("/settings")
+def settings():
+    """Require two-factor of every account, or only of admin and staff (audited)."""
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _refused("The settings could not be read. Please try again.", 422)
+    twofactor.set_for_everyone(form.two_factor_for_everyone.data)
+    db.session.commit()
+    flash("Sign-in settings saved.")
+    return redirect(url_for(".users"), 303)
 
 
 def _set_export(user: User, allowed: bool):

@@ -7,7 +7,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from clinic.accounts import services
+from clinic.accounts import links, services
 from clinic.accounts.models import ROLES, User
 from clinic.audit.services import record
 from clinic.extensions import db
@@ -18,8 +18,16 @@ users = AppGroup("users", help="Manage admin accounts.")
 @users.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-def create(email: str, role: str):
-    """Create a user; the password comes from CLINIC_PASSWORD or a prompt."""
+@click.option(
+    "--invite",
+    is_flag=True,
+    help="Print a one-time link (72 hours) where they choose a password, instead of asking.",
+)
+def create(email: str, role: str, invite: bool):
+    """Create a user; the password comes from CLINIC_PASSWORD or a prompt, or with --invite
+    its person chooses it from the printed link."""
+    if invite:
+        return _print_invitation(email, role)
     password = os.environ.get("CLINIC_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
@@ -29,7 +37,16 @@ def create(email: str, role: str):
         raise click.ClickException(str(error)) from error
     record("user_created", "user", user.id, detail=f"role {user.role} (command line)")
     db.session.commit()
-    click.echo(f"Created {user.email} ({user.role}).")
+    click.echo(f"Created {user.email} ({user.role}). They set up two-factor at first sign-in.")
+
+
+def _print_invitation(email: str, role: str) -> None:
+    try:
+        link = links.invite(email, role, invited_by=None, send=False)
+    except (ValueError, services.Refused) as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Invitation for {email.strip().lower()} ({role}), valid 72 hours:\n{link}")
 
 
 @users.command("list")

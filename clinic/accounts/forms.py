@@ -1,7 +1,7 @@
 """Sign-in and password forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 
@@ -27,5 +27,52 @@ class PasswordForm(FlaskForm):
         validators=[
             InputRequired("Repeat the new password."),
             EqualTo("new", message="The two passwords differ."),
+        ],
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[
+            InputRequired("Enter the code from your authenticator app, or a recovery code."),
+            Length(max=32, message="Enter the six digits, or a recovery code like abcde-12345."),
+        ],
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        "Six-digit code from the app",
+        validators=[
+            InputRequired("Enter the six-digit code your app shows."),
+            Length(max=16, message="Enter the six digits your app shows."),
+        ],
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    new = PasswordField(
+        "Choose a password",
+        validators=[
+            InputRequired("Choose a password."),
+            Length(min=12, message="Use at least 12 characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[
+            InputRequired("Repeat the password."),
+            EqualTo("new", message="The two passwords differ."),
+        ],
+    )
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(
+        "E-mail address",
+        validators=[
+            InputRequired("Enter your e-mail address."),
+            Length(max=254, message="Use at most 254 characters."),
         ],
     )

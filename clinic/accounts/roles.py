@@ -6,6 +6,7 @@ from functools import wraps
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
+from clinic.accounts import twofactor
 from clinic.untrusted_urls import local_path
 
 
@@ -15,6 +16,8 @@ def require_roles(*roles: str):
     def check():
         if not current_user.is_authenticated:
             return redirect(url_for("accounts.login", next=local_path(request.full_path)))
+        if twofactor.needs_enrolment(current_user):  # nothing else before enrolling
+            return redirect(url_for("accounts.two_factor"))
         if current_user.role != "admin" and current_user.role not in roles:
             abort(403)
         return None

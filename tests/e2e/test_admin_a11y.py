@@ -21,6 +21,7 @@ ADMIN_PAGES = [
     "/admin/audit",
     "/admin/users",
     "/admin/account/password",
+    "/admin/account/two-factor",
     "/admin/content/",
 ]
 

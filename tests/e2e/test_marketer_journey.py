@@ -6,6 +6,7 @@ import pytest
 
 from tests.auth_helpers import PASSWORD, ROLE_EMAILS, login, make_users
 from tests.e2e.test_public_pages import CSP_LISTENER, DESKTOP, PHONE, describe, run_axe
+from tests.e2e.test_staff_journey import enter_code
 from tests.test_content import DEMO_ARTICLES
 from tests.test_content_admin import form_data
 
@@ -28,6 +29,7 @@ def signed_in(live_server, demo, new_context):
         page.get_by_label("E-mail address").fill(ROLE_EMAILS["marketer"])
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
+        enter_code(page)
         page.wait_for_url(live_server + "/admin/")
         return context, page
 

@@ -2,10 +2,11 @@
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.auth_helpers import PASSWORD, ROLE_EMAILS, make_users
+from tests.auth_helpers import PASSWORD, ROLE_EMAILS, TOTP_SECRET, make_users
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,14 @@ def sign_in(page, base_url: str, role: str) -> None:
     page.get_by_label("E-mail address").fill(ROLE_EMAILS[role])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    enter_code(page)
     expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+
+
+def enter_code(page) -> None:
+    """Type the code the test users' authenticator app shows now."""
+    page.get_by_label("Code").fill(pyotp.TOTP(TOTP_SECRET).now())
+    page.get_by_role("button", name="Continue").click()
 
 
 def test_a_booked_lead_is_followed_up_by_staff(live_server, demo, new_context, screenshot_dir):
