@@ -356,6 +356,8 @@ def test_admin_invites_a_user_and_never_types_a_password(demo, admin):
     )
     page = soup(admin.get("/admin/users"))
     assert "new.person@example.com" in text_of(page.select_one("table.invitation-list"))
+    assert "Invitations" not in page.title.get_text(), "the page's sections stay out of <title>"
+    assert len(page.select("table.invitation-list")) == 1
     with demo.app_context():
         make_user("taken@example.com", "staff")
         db.session.commit()
