@@ -11,6 +11,8 @@ command -v sqlmap >/dev/null 2>&1 || missing="$missing sqlmap"
 command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
 # pg_dump and pg_restore, for the backup tests on PostgreSQL.
 command -v pg_dump >/dev/null 2>&1 || missing="$missing postgresql-client"
+# nginx, for the two-host test behind the production proxy config in .deploy/.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
