@@ -8,7 +8,7 @@ from flask_login import current_user
 from clinic.content import (
     editing,
     presence,
-)  # fmt: skip
+)
 from clinic.content.models import Person
 from clinic.extensions import db
 
@@ -81,3 +81,12 @@ def opened(item, *names: str) -> dict | None:
 
 def first_input_id(entry) -> str:
     return next(iter(entry.form)).id if hasattr(entry, "form") else entry.id
+
+
+def warnings_confirmed(form, checks) -> bool:
+    """Whether the publishing warnings (if any) were ticked as checked; if not, say so next
+    to the box."""
+    if checks.warnings and not form.confirm_warnings.data:
+        form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
+        return False
+    return True

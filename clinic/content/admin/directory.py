@@ -8,7 +8,7 @@ from clinic.content import (
     editing,
     presence,
     revisions,
-)  # fmt: skip
+)
 from clinic.content.admin import bp
 from clinic.content.admin.common import (
     first_input_id,
@@ -82,11 +82,19 @@ def edit_clinic(item_id: int | None):
 
 def _clinic_editor(item, form, status=200, conflict=None, focus=None):
     return render_template(
-        "content_admin/clinic.html", kind="clinic", section="clinics", item=item, form=form,
-        errors=error_list(form), days=DAY_NAMES, conflict=conflict, focus=focus,
-        closure_dates=closure_dates(), others=others_editing("clinic", item),
+        "content_admin/clinic.html",
+        kind="clinic",
+        section="clinics",
+        item=item,
+        form=form,
+        errors=error_list(form),
+        days=DAY_NAMES,
+        conflict=conflict,
+        focus=focus,
+        closure_dates=closure_dates(),
+        others=others_editing("clinic", item),
         minutes_ago=presence.minutes_ago,
-    ), status  # fmt: skip
+    ), status
 
 
 @bp.route("/people/new", methods=["GET", "POST"], defaults={"item_id": None})
@@ -105,7 +113,13 @@ def edit_person(item_id: int | None):
 
 def _person_editor(item, form, status=200, conflict=None):
     return render_template(
-        "content_admin/person.html", kind="person", section="people", item=item, form=form,
-        errors=error_list(form), conflict=conflict, others=others_editing("person", item),
+        "content_admin/person.html",
+        kind="person",
+        section="people",
+        item=item,
+        form=form,
+        errors=error_list(form),
+        conflict=conflict,
+        others=others_editing("person", item),
         minutes_ago=presence.minutes_ago,
-    ), status  # fmt: skip
+    ), status

@@ -13,11 +13,10 @@ from clinic.content import (
     queries,
     review,
     revisions,
-)  # fmt: skip
+)
 from clinic.content.admin import bp
 from clinic.content.admin.common import (
     ANY_SECTION,
-    CONFIRM_MESSAGE,
     KINDS,
     SECTIONS,
     first_input_id,
@@ -28,6 +27,7 @@ from clinic.content.admin.common import (
     people,
     refused,
     saved,
+    warnings_confirmed,
 )
 from clinic.content.forms import (
     SEO_DESCRIPTION_LENGTH,
@@ -58,10 +58,14 @@ def index():
         for kind, items in found.items()
     }
     return render_template(
-        "content_admin/index.html", q=query, found=found, latest=latest,
-        review_due=review.review_due_date, needs_review=review.needs_review,
+        "content_admin/index.html",
+        q=query,
+        found=found,
+        latest=latest,
+        review_due=review.review_due_date,
+        needs_review=review.needs_review,
         today=review.uk_today(),
-    )  # fmt: skip
+    )
 
 
 @bp.get("/review")
@@ -142,9 +146,7 @@ def _edit_publishable(kind: str, item_id: int | None):
         return _discard_pending(kind, item, form)
     if not form.validate():
         return _editor(kind, item, form, status=422)
-    values = form.values()
-    if kind == "page" and item is not None and item.kind != "treatment":
-        values["slug"] = item.slug  # /privacy and /about are fixed addresses
+    values = editing.keep_fixed_address(kind, item, form.values())
     if editing.slug_taken(kind, values["slug"], item_id):
         form.slug.errors.append("Another item already uses this slug. Choose another.")
         return _editor(kind, item, form, status=422)
@@ -186,8 +188,9 @@ def _save_publishable(kind: str, item, form, values: dict, action: str):
     version = form.expected_version() if item else None
     save = partial(editing.save, kind, target, values, action, version=version)
     if conflict := refused(kind, item, form, values, save):
-        return _editor(kind, item, form, checks=checks, action=action, conflict=conflict,
-                       status=409)  # fmt: skip
+        return _editor(
+            kind, item, form, checks=checks, action=action, conflict=conflict, status=409
+        )
     return saved(kind, target, _status_message(target))
 
 
@@ -196,9 +199,7 @@ def _show_problems(form, checks: editing.Check) -> bool:
     to the checkbox; return whether there was any."""
     for name, message in checks.problems:
         form[name].errors.append(message)
-    if checks.warnings and not form.confirm_warnings.data:
-        form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
-    return bool(checks.problems or form.confirm_warnings.errors)
+    return not warnings_confirmed(form, checks) or bool(checks.problems)
 
 
 def _status_message(item) -> str:
@@ -213,27 +214,43 @@ def _status_message(item) -> str:
 
 def _editor(kind, item, form, checks=None, action=None, status=200, conflict=None, focus=None):
     return render_template(
-        "content_admin/editor.html", kind=kind, section=SECTIONS[kind], item=item, form=form,
-        errors=error_list(form), checks=checks or editing.Check(), action=action,
-        conflict=conflict, pending=editing.pending(kind, item),
+        "content_admin/editor.html",
+        kind=kind,
+        section=SECTIONS[kind],
+        item=item,
+        form=form,
+        errors=error_list(form),
+        checks=checks or editing.Check(),
+        action=action,
+        conflict=conflict,
+        pending=editing.pending(kind, item),
         public_path=editing.public_path(kind, item) if item and item.is_visible else None,
-        seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH), focus=focus,
-        others=others_editing(kind, item), minutes_ago=presence.minutes_ago,
-    ), status  # fmt: skip
+        seo_limits=(SEO_TITLE_LENGTH, SEO_DESCRIPTION_LENGTH),
+        focus=focus,
+        others=others_editing(kind, item),
+        minutes_ago=presence.minutes_ago,
+    ), status
 
 
 def _preview(kind: str, item, values: dict):
     copy = editing.build_preview(kind, item, values)
     if kind == "article":
         return render_template(
-            "content_admin/preview_article.html", article=copy, body=images.render(copy.body),
-            toc=markdown.headings(copy.body), reading_minutes=markdown.reading_minutes(copy.body),
-            related=queries.related_articles(copy), structured_data=[],
-        )  # fmt: skip
+            "content_admin/preview_article.html",
+            article=copy,
+            body=images.render(copy.body),
+            toc=markdown.headings(copy.body),
+            reading_minutes=markdown.reading_minutes(copy.body),
+            related=queries.related_articles(copy),
+            structured_data=[],
+        )
     return render_template(
-        "content_admin/preview_page.html", page=copy, body=images.render(copy.body),
-        toc=markdown.headings(copy.body), structured_data=[],
-    )  # fmt: skip
+        "content_admin/preview_page.html",
+        page=copy,
+        body=images.render(copy.body),
+        toc=markdown.headings(copy.body),
+        structured_data=[],
+    )
 
 
 @bp.route("/" + ANY_SECTION + "/<int:item_id>/delete", methods=["GET", "POST"])

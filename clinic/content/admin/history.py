@@ -7,15 +7,15 @@ from flask import abort, render_template, request
 from clinic.content import (
     editing,
     revisions,
-)  # fmt: skip
+)
 from clinic.content.admin import bp
 from clinic.content.admin.common import (
     ANY_SECTION,
-    CONFIRM_MESSAGE,
     KINDS,
     item_or_404,
     opened,
     saved,
+    warnings_confirmed,
 )
 from clinic.content.forms import (
     ItemConfirmForm,
@@ -24,6 +24,8 @@ from clinic.content.forms import (
 from clinic.dbtypes import MAX_ID
 from clinic.extensions import db
 
+AS_PENDING = "Revision {} is now the unpublished changes. The live page has not changed."
+
 
 @bp.get("/" + ANY_SECTION + "/<int:item_id>/revisions")
 def revision_list(section: str, item_id: int):
@@ -31,9 +33,12 @@ def revision_list(section: str, item_id: int):
     kind = KINDS[section]
     item = item_or_404(kind, item_id)
     return render_template(
-        "content_admin/revisions.html", kind=kind, section=section, item=item,
+        "content_admin/revisions.html",
+        kind=kind,
+        section=section,
+        item=item,
         history=revisions.history(kind, item_id),
-    )  # fmt: skip
+    )
 
 
 @bp.get("/" + ANY_SECTION + "/<int:item_id>/revisions/compare")
@@ -46,9 +51,14 @@ def compare(section: str, item_id: int):
     if older.id > newer.id:
         older, newer = newer, older
     return render_template(
-        "content_admin/compare.html", kind=kind, section=section, item=item, older=older,
-        newer=newer, compared=revisions.compare(kind, older.snapshot, newer.snapshot),
-    )  # fmt: skip
+        "content_admin/compare.html",
+        kind=kind,
+        section=section,
+        item=item,
+        older=older,
+        newer=newer,
+        compared=revisions.compare(kind, older.snapshot, newer.snapshot),
+    )
 
 
 def _revision_id(name: str) -> int:
@@ -65,31 +75,16 @@ def restore(section: str, item_id: int, revision_id: int):
     item = item_or_404(kind, item_id)
     revision = revisions.get(kind, item_id, revision_id) or abort(404)
     form = ItemConfirmForm(data=opened(item))
-    values = editing.restorable_values(kind, revision)
-    publishable = kind in editing.PUBLISHABLE
-    status = item.status if publishable else None
-    # A restore keeps the publication state, so check it with the item's own publish time.
-    own_time = {"publish_at": item.publish_at} if publishable else {}
-    checks = editing.check(kind, item, {**own_time, **values}, status)
-    if editing.slug_taken(kind, values["slug"], item_id):
-        checks.problems.append(("slug", f"Another item now uses the slug {values['slug']}."))
-    # A live item may take the old version as unpublished changes: nothing goes public yet,
-    # so the publishing checks wait for "Publish changes" in the editor.
-    as_draft = (
-        publishable and item.status in editing.LIVE and request.form.get("action") == "pending"
-    )
-    submitted = form.validate_on_submit()
+    values, checks = editing.restore_checks(kind, item, revision)
     page = partial(_revision_page, kind, section, item, revision, form, checks)
+    if not form.validate_on_submit():
+        return page(422 if request.method == "POST" else 200)
     try:
-        if submitted and as_draft and not editing.slug_taken(kind, values["slug"], item_id):
+        if editing.restores_as_pending(kind, item, values, request.form.get("action")):
             editing.save_pending(kind, item, values, form.expected_version())
-            return saved(kind, item, f"Revision {revision.id} is now the unpublished changes. "
-                                      "The live page has not changed.")  # fmt: skip
-        confirmed = not checks.warnings or form.confirm_warnings.data
-        if submitted and not confirmed:
-            form.confirm_warnings.errors.append(CONFIRM_MESSAGE)
-        if not submitted or checks.problems or not confirmed:
-            return page(422 if request.method == "POST" else 200)
+            return saved(kind, item, AS_PENDING.format(revision.id))
+        if checks.problems or not warnings_confirmed(form, checks):
+            return page(422)
         editing.restore(kind, item, revision, form.expected_version())
     except editing.EditConflict:
         db.session.rollback()
@@ -100,9 +95,16 @@ def restore(section: str, item_id: int, revision_id: int):
 
 def _revision_page(kind, section, item, revision, form, checks, status, moved=False):
     return render_template(
-        "content_admin/revision.html", kind=kind, section=section, item=item,
-        revision=revision, form=form, checks=checks, errors=error_list(form), moved=moved,
+        "content_admin/revision.html",
+        kind=kind,
+        section=section,
+        item=item,
+        revision=revision,
+        form=form,
+        checks=checks,
+        errors=error_list(form),
+        moved=moved,
         fields=revisions.field_changes(kind, revision.snapshot, revision.snapshot),
         body_key=revisions.BODY_FIELD[kind],
         body_label=revisions.label(revisions.BODY_FIELD[kind]),
-    ), status  # fmt: skip
+    ), status

@@ -8,7 +8,7 @@ from flask_login import current_user
 from clinic.content import (
     images,
     presence,
-)  # fmt: skip
+)
 from clinic.content.admin import bp
 from clinic.content.admin.common import (
     opened,
@@ -64,10 +64,14 @@ def images_index():
 
 def _images_page(form, status):
     return render_template(
-        "content_admin/images.html", form=form, errors=error_list(form),
-        items=images.all_images(), snippet=images.markdown_snippet, file_name=images.file_name,
+        "content_admin/images.html",
+        form=form,
+        errors=error_list(form),
+        items=images.all_images(),
+        snippet=images.markdown_snippet,
+        file_name=images.file_name,
         max_megabytes=images.MAX_BYTES // (1024 * 1024),
-    ), status  # fmt: skip
+    ), status
 
 
 @bp.route("/images/<int:image_id>", methods=["GET", "POST"])
@@ -84,11 +88,17 @@ def edit_image(image_id: int):
             flash("Alternative text saved.")
             return redirect(url_for("content_admin.images_index"), 303)
     return render_template(
-        "content_admin/image.html", form=form, item=item, errors=error_list(form),
-        delete_form=ConfirmForm(formdata=None), snippet=images.markdown_snippet(item),
-        file_name=images.file_name, conflict=conflict, others=others_editing("image", item),
+        "content_admin/image.html",
+        form=form,
+        item=item,
+        errors=error_list(form),
+        delete_form=ConfirmForm(formdata=None),
+        snippet=images.markdown_snippet(item),
+        file_name=images.file_name,
+        conflict=conflict,
+        others=others_editing("image", item),
         minutes_ago=presence.minutes_ago,
-    ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
+    ), 409 if conflict else 422 if form.errors else 200
 
 
 @bp.post("/images/<int:image_id>/delete")

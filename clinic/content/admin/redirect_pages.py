@@ -8,7 +8,7 @@ from flask_login import current_user
 from clinic.content import (
     presence,
     redirects,
-)  # fmt: skip
+)
 from clinic.content.admin import bp
 from clinic.content.admin.common import (
     opened,
@@ -39,9 +39,11 @@ def redirects_index():
             flash(f"Redirect added: {form.old_path.data.strip()}.")
             return redirect(url_for("content_admin.redirects_index"), 303)
     return render_template(
-        "content_admin/redirects.html", form=form, errors=error_list(form),
+        "content_admin/redirects.html",
+        form=form,
+        errors=error_list(form),
         items=redirects.all_redirects(),
-    ), 422 if form.errors else 200  # fmt: skip
+    ), 422 if form.errors else 200
 
 
 @bp.route("/redirects/<int:redirect_id>", methods=["GET", "POST"])
@@ -51,18 +53,8 @@ def edit_redirect(redirect_id: int):
     form = RedirectForm(data=opened(item, "old_path", "new_path"))
     conflict = None
     if form.validate_on_submit():
-        values = {"old_path": form.old_path.data, "new_path": form.new_path.data}
-        save = partial(
-            redirects.save,
-            values["old_path"],
-            values["new_path"],
-            current_user.email,
-            item,
-            by_hand=True,
-            version=form.expected_version(),
-        )
         try:
-            conflict = refused("redirect", item, form, values, save)
+            conflict = _save_by_hand(item, form)
         except RedirectError as error:
             form[error.field].errors.append(str(error))
         else:
@@ -70,11 +62,36 @@ def edit_redirect(redirect_id: int):
                 db.session.commit()
                 flash("Redirect saved.")
                 return redirect(url_for("content_admin.redirects_index"), 303)
+    return _redirect_page(item, form, conflict)
+
+
+def _save_by_hand(item: Redirect, form: RedirectForm):
+    """Save the typed paths from the version the editor opened; return the conflict if
+    someone saved the redirect since (RedirectError if the paths are refused)."""
+    values = {"old_path": form.old_path.data, "new_path": form.new_path.data}
+    save = partial(
+        redirects.save,
+        values["old_path"],
+        values["new_path"],
+        current_user.email,
+        item,
+        by_hand=True,
+        version=form.expected_version(),
+    )
+    return refused("redirect", item, form, values, save)
+
+
+def _redirect_page(item: Redirect, form: RedirectForm, conflict):
     return render_template(
-        "content_admin/redirect.html", form=form, item=item, errors=error_list(form),
-        delete_form=ConfirmForm(formdata=None), conflict=conflict,
-        others=others_editing("redirect", item), minutes_ago=presence.minutes_ago,
-    ), 409 if conflict else 422 if form.errors else 200  # fmt: skip
+        "content_admin/redirect.html",
+        form=form,
+        item=item,
+        errors=error_list(form),
+        delete_form=ConfirmForm(formdata=None),
+        conflict=conflict,
+        others=others_editing("redirect", item),
+        minutes_ago=presence.minutes_ago,
+    ), 409 if conflict else 422 if form.errors else 200
 
 
 @bp.post("/redirects/<int:redirect_id>/delete")
