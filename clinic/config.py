@@ -101,6 +101,6 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "WTF_CSRF_TIME_LIMIT": None,
         # Any request body over 1 MB is refused before it is read (413); the image upload route
-        # raises its own limit to take a 5 MB picture (content/admin.py).
+        # raises its own limit to take a 5 MB picture (content/admin/image_pages.py).
         "MAX_CONTENT_LENGTH": 1024 * 1024,
     }

@@ -4,13 +4,10 @@ grant or withdraw a staff account's exports."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, InputRequired, Length
 
 from clinic.accounts import links, services, twofactor
-from clinic.accounts.models import ROLES, Invitation, User
+from clinic.accounts.forms import ROLE_LABELS, InviteForm, RoleForm, SettingsForm
+from clinic.accounts.models import Invitation, User
 from clinic.accounts.roles import no_store, require_roles
 from clinic.audit.services import record
 from clinic.dbtypes import utcnow
@@ -20,34 +17,19 @@ bp = Blueprint("accounts_admin", __name__, url_prefix="/admin/users")
 bp.before_request(require_roles())  # admins only
 bp.after_request(no_store)
 
-ROLE_LABELS = {"admin": "Admin", "staff": "Staff", "marketer": "Marketer"}
-ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
-
-
-class InviteForm(FlaskForm):
-    email = EmailField(
-        "E-mail address",
-        validators=[
-            InputRequired("Enter their e-mail address."),
-            Length(max=254, message="Use at most 254 characters."),
-            Email("Enter an e-mail address like name@example.com."),
-        ],
-    )
-    role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
-
-
-class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
-
 
 @bp.get("")
 def users():
     """List every account with its role, state and last sign-in."""
     accounts = db.session.scalars(sa.select(User).order_by(User.email))
     return render_template(
-        "accounts_admin/users.html", users=list(accounts), role_labels=ROLE_LABELS,
-        settings=twofactor.settings(), invitations=links.pending_invitations(), now=utcnow(),
-    )  # fmt: skip
+        "accounts_admin/users.html",
+        users=list(accounts),
+        role_labels=ROLE_LABELS,
+        settings=twofactor.settings(),
+        invitations=links.pending_invitations(),
+        now=utcnow(),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -143,10 +125,6 @@ def reset_two_factor(user_id: int):
     return redirect(url_for(".users"), 303)
 
 
-class SettingsForm(FlaskForm):
-    two_factor_for_everyone = BooleanField("Require two-factor sign-in for marketers too")
-
-
 @bp.post("/settings")
 def settings():
     """Require two-factor of every account, or only of admin and staff (audited)."""
@@ -182,6 +160,9 @@ def _apply(user: User, change):
 
 def _refused(message: str, status: int):
     return render_template(
-        "admin/problem.html", heading="We could not change that account", message=message,
-        back_url=url_for(".users"), back_label="Back to the users",
-    ), status  # fmt: skip
+        "admin/problem.html",
+        heading="We could not change that account",
+        message=message,
+        back_url=url_for(".users"),
+        back_label="Back to the users",
+    ), status

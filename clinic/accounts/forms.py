@@ -1,8 +1,14 @@
-"""Sign-in and password forms."""
+"""Sign-in, password and user-management forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Email, EqualTo, InputRequired, Length
+
+from clinic.accounts.models import ROLES
+
+ROLE_LABELS = {"admin": "Admin", "staff": "Staff", "marketer": "Marketer"}
+ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 
 
 class LoginForm(FlaskForm):
@@ -76,3 +82,23 @@ class ForgotForm(FlaskForm):
             Length(max=254, message="Use at most 254 characters."),
         ],
     )
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        "E-mail address",
+        validators=[
+            InputRequired("Enter their e-mail address."),
+            Length(max=254, message="Use at most 254 characters."),
+            Email("Enter an e-mail address like name@example.com."),
+        ],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class SettingsForm(FlaskForm):
+    two_factor_for_everyone = BooleanField("Require two-factor sign-in for marketers too")

@@ -2,20 +2,23 @@
 moving or cancelling a call for a patient on the phone."""
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Optional, ValidationError
 
 from clinic import uktime
 from clinic.accounts.roles import no_store, require_roles
 from clinic.booking import catalogue, picker, queries, services
-from clinic.booking.forms import CancelForm, StaffBookingForm, StaffMoveForm
+from clinic.booking.forms import (
+    AgendaFilter,
+    CancelForm,
+    OutcomeForm,
+    StaffBookingForm,
+    StaffMoveForm,
+)
 from clinic.booking.models import Booking
 from clinic.booking.picker import read_choice, read_time
 from clinic.booking.services import (
@@ -36,56 +39,6 @@ from clinic.untrusted_urls import local_path
 bp = Blueprint("booking_admin", __name__, url_prefix="/admin")
 bp.before_request(require_roles("staff"))
 bp.after_request(no_store)
-
-DEFAULT_DAYS = 7
-FIRST_YEAR, LAST_YEAR = 2000, 2999
-LONGEST_RANGE = 62  # days: two months of calls is as much as one page should hold
-
-
-def in_years(_form, field) -> None:
-    """Refuse a date no call can be on (9999-12-31 would overflow a day later): a clear 422."""
-    if field.data and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
-        raise ValidationError(f"Enter a date from the year {FIRST_YEAR} to {LAST_YEAR}.")
-
-
-class AgendaFilter(FlaskForm):
-    """Which calls to list: read from the query string, so no CSRF token (it changes nothing)."""
-
-    class Meta:
-        csrf = False
-
-    clinic = SelectField("Clinic", choices=[SelectChoice("", "All clinics")], default="")
-    start = DateField("From", name="from", default=uktime.today, validators=[Optional(), in_years])
-    end = DateField("To", name="to", validators=[Optional(), in_years])
-
-    def first_day(self) -> date:
-        return self.start.data or uktime.today()
-
-    def last_day(self) -> date:
-        return self.end.data or self.first_day() + timedelta(days=DEFAULT_DAYS)
-
-    def forget_unreadable_dates(self) -> None:
-        """A date input cannot show what is not a date: leave such fields empty."""
-        for field in (self.start, self.end):
-            if field.process_errors:
-                field.raw_data = []
-
-    def validate_end(self, field) -> None:
-        if self.start.errors or field.errors:
-            return  # a date out of range: nothing to compare
-        if self.last_day() < self.first_day():
-            raise ValidationError("The end date must be the same as or after the start date.")
-        if (self.last_day() - self.first_day()).days > LONGEST_RANGE:
-            raise ValidationError(f"Choose at most {LONGEST_RANGE} days at a time.")
-
-
-class OutcomeForm(FlaskForm):
-    outcome = SelectField(
-        "Outcome",
-        choices=[SelectChoice("done", "Call done"), SelectChoice("no_show", "No show")],
-        validators=[InputRequired("Choose whether the call took place.")],
-    )
-    next = HiddenField()
 
 
 @bp.get("/bookings")

@@ -1,10 +1,28 @@
-"""The booking form: field rules and the messages shown next to each field."""
+"""The booking forms (public and staff), the agenda filter and the outcome form: field
+rules and the messages shown next to each field."""
+
+from datetime import date, timedelta
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from clinic import uktime
 from clinic.leads.contact import normalise_email, normalise_phone
+
+DEFAULT_DAYS = 7
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+LONGEST_RANGE = 62  # days: two months of calls is as much as one page should hold
 
 CONSENT_TEXT = (
     "Contact me about this request for a free discovery call and use what I write about my "
@@ -97,3 +115,49 @@ class RescheduleForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     pass
+
+
+def in_years(_form, field) -> None:
+    """Refuse a date no call can be on (9999-12-31 would overflow a day later): a clear 422."""
+    if field.data and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(f"Enter a date from the year {FIRST_YEAR} to {LAST_YEAR}.")
+
+
+class AgendaFilter(FlaskForm):
+    """Which calls to list: read from the query string, so no CSRF token (it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    clinic = SelectField("Clinic", choices=[SelectChoice("", "All clinics")], default="")
+    start = DateField("From", name="from", default=uktime.today, validators=[Optional(), in_years])
+    end = DateField("To", name="to", validators=[Optional(), in_years])
+
+    def first_day(self) -> date:
+        return self.start.data or uktime.today()
+
+    def last_day(self) -> date:
+        return self.end.data or self.first_day() + timedelta(days=DEFAULT_DAYS)
+
+    def forget_unreadable_dates(self) -> None:
+        """A date input cannot show what is not a date: leave such fields empty."""
+        for field in (self.start, self.end):
+            if field.process_errors:
+                field.raw_data = []
+
+    def validate_end(self, field) -> None:
+        if self.start.errors or field.errors:
+            return  # a date out of range: nothing to compare
+        if self.last_day() < self.first_day():
+            raise ValidationError("The end date must be the same as or after the start date.")
+        if (self.last_day() - self.first_day()).days > LONGEST_RANGE:
+            raise ValidationError(f"Choose at most {LONGEST_RANGE} days at a time.")
+
+
+class OutcomeForm(FlaskForm):
+    outcome = SelectField(
+        "Outcome",
+        choices=[SelectChoice("done", "Call done"), SelectChoice("no_show", "No show")],
+        validators=[InputRequired("Choose whether the call took place.")],
+    )
+    next = HiddenField()

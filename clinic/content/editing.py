@@ -228,13 +228,47 @@ def restorable_values(kind: str, revision: Revision) -> dict:
     return values
 
 
+def restore_checks(kind: str, item, revision: Revision) -> tuple[dict, Check]:
+    """Return what restoring `revision` would save and the checks it must pass. A restore
+    keeps the publication state, so it is checked with the item's own status and publish
+    time; a slug another item has taken since is a problem."""
+    values = keep_fixed_address(kind, item, restorable_values(kind, revision))
+    publishable = kind in PUBLISHABLE
+    own_time = {"publish_at": item.publish_at} if publishable else {}
+    checks = check(kind, item, {**own_time, **values}, item.status if publishable else None)
+    if slug_taken(kind, values["slug"], item.id):
+        checks.problems.append(("slug", f"Another item now uses the slug {values['slug']}."))
+    return values, checks
+
+
+def restores_as_pending(kind: str, item, values: dict, action: str | None) -> bool:
+    """Whether a restore becomes a live item's unpublished changes: nothing goes public yet,
+    so the publishing checks wait for "Publish changes" in the editor (the slug must still
+    be free)."""
+    live = kind in PUBLISHABLE and item.status in LIVE
+    return live and action == "pending" and not slug_taken(kind, values["slug"], item.id)
+
+
+def keep_fixed_address(kind: str, item, values: dict) -> dict:
+    """Keep the address of a page that is not a treatment (/privacy, /about): links, the
+    footer and other pages point there, so no edit or restore moves it."""
+    if kind == "page" and item is not None and item.kind != "treatment":
+        values["slug"] = item.slug
+    return values
+
+
 def restore(kind: str, item, revision: Revision, version: int | None = None) -> Revision:
     """Bring back an old version's content as a new revision; the status stays as it is."""
     values = restorable_values(kind, revision)
     return save(
-        kind, item, values, "save", note=f"Restored revision {revision.id}",
-        audit="content_restore", version=version,
-    )  # fmt: skip
+        kind,
+        item,
+        values,
+        "save",
+        note=f"Restored revision {revision.id}",
+        audit="content_restore",
+        version=version,
+    )
 
 
 def delete(kind: str, item, version: int | None = None) -> None:

@@ -352,9 +352,18 @@ class ClinicForm(EditGuard, FlaskForm):
     def values(self) -> dict:
         values = {
             name: (getattr(self, name).data or "").strip()
-            for name in ("name", "slug", "building", "street", "locality", "city", "postcode",
-                         "phone", "email")
-        }  # fmt: skip
+            for name in (
+                "name",
+                "slug",
+                "building",
+                "street",
+                "locality",
+                "city",
+                "postcode",
+                "phone",
+                "email",
+            )
+        }
         values.update(
             latitude=self.latitude.data,
             longitude=self.longitude.data,

@@ -98,9 +98,13 @@ def save_upload(data: bytes, filename: str, alt: str, user_email: str) -> Image:
         resized = picture.resize((width, height), PILImage.Resampling.LANCZOS)
         _write_atomically(folder / f"{name}-{width}.webp", resized)
     image = Image(
-        name=name, alt=alt.strip(), width=picture.width, height=picture.height, widths=widths,
+        name=name,
+        alt=alt.strip(),
+        width=picture.width,
+        height=picture.height,
+        widths=widths,
         created_by=user_email,
-    )  # fmt: skip
+    )
     db.session.add(image)
     db.session.flush()
     record("image_upload", "image", image.id, detail=name)

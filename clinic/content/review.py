@@ -151,10 +151,13 @@ def _send_reminder(week: str, reviewer: Person, items: list[DueItem], today: dat
     )
     db.session.add(
         ReviewReminder(
-            iso_week=week, person_id=reviewer.id, recipient=reviewer.email,
-            item_count=len(items), outbox_message_id=message.id,
+            iso_week=week,
+            person_id=reviewer.id,
+            recipient=reviewer.email,
+            item_count=len(items),
+            outbox_message_id=message.id,
         )
-    )  # fmt: skip
+    )
 
 
 def _edit_link(item: DueItem) -> str:

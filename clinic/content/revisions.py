@@ -106,10 +106,14 @@ def record(
     signed_in = has_request_context() and current_user.is_authenticated and not by_system
     user = current_user if signed_in else None
     revision = Revision(
-        content_type=kind, content_id=item.id, snapshot=snapshot(kind, item), note=note[:120],
-        user_id=user.id if user else None, user_email=user.email if user else "system",
+        content_type=kind,
+        content_id=item.id,
+        snapshot=snapshot(kind, item),
+        note=note[:120],
+        user_id=user.id if user else None,
+        user_email=user.email if user else "system",
         created_at=at or utcnow(),
-    )  # fmt: skip
+    )
     db.session.add(revision)
     db.session.flush()
     return revision

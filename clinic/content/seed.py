@@ -65,15 +65,23 @@ def seed_articles() -> int:
             continue
         db.session.add(
             Article(
-                slug=path.stem, title=front["title"], summary=front["summary"], body=body,
-                seo_title=front["seo_title"], seo_description=front["seo_description"],
-                key_points=front["key_points"], faqs=front["faqs"],
-                references=front["references"], author=_person(front["author"]),
-                reviewer=_person(front["reviewer"]), status="published",
-                published_on=front["published"], last_reviewed=front["last_reviewed"],
+                slug=path.stem,
+                title=front["title"],
+                summary=front["summary"],
+                body=body,
+                seo_title=front["seo_title"],
+                seo_description=front["seo_description"],
+                key_points=front["key_points"],
+                faqs=front["faqs"],
+                references=front["references"],
+                author=_person(front["author"]),
+                reviewer=_person(front["reviewer"]),
+                status="published",
+                published_on=front["published"],
+                last_reviewed=front["last_reviewed"],
                 next_review_due=one_year_after(front["last_reviewed"]),
             )
-        )  # fmt: skip
+        )
         created += 1
     db.session.flush()
     return created
@@ -87,14 +95,19 @@ def seed_pages() -> int:
             continue
         db.session.add(
             Page(
-                slug=path.stem, kind=front["kind"], title=front["title"],
-                summary=front["summary"], body=body, seo_title=front["seo_title"],
-                seo_description=front["seo_description"], status="published",
+                slug=path.stem,
+                kind=front["kind"],
+                title=front["title"],
+                summary=front["summary"],
+                body=body,
+                seo_title=front["seo_title"],
+                seo_description=front["seo_description"],
+                status="published",
                 author=_person(front.get("author", "")),
                 reviewer=_person(front.get("reviewer", "")),
                 last_reviewed=front.get("last_reviewed"),
             )
-        )  # fmt: skip
+        )
         created += 1
     db.session.flush()
     return created

@@ -1,5 +1,5 @@
-"""The content editor's review fixes: list limits, the first version kept, errors at their
-fields, redirects that could never work, closure dates, names in revisions, keyboard focus."""
+"""The content editor's rules: list limits, the first version kept, errors at their fields,
+redirects that could never work, closure dates, names in revisions, keyboard focus."""
 
 from datetime import date, timedelta
 from pathlib import Path
