@@ -57,6 +57,12 @@ CACHE_CHECK_SECONDS = 1
 PAGE_CACHE_SECONDS = 3
 WORKERS_PER_HOST = 2
 OUTBOX_POLL_SECONDS = 0.2
+# The production defaults (clinic/config.py), set here so that the checks below know them.
+BOOKINGS_PER_MINUTE, SIGN_INS_PER_MINUTE = 10, 10
+RATE_LIMITS = {
+    "BOOKING_RATE_LIMIT": f"{BOOKINGS_PER_MINUTE} per minute;40 per hour",
+    "LOGIN_RATE_LIMIT": f"{SIGN_INS_PER_MINUTE} per minute;50 per hour",
+}
 
 
 def _free_port() -> int:
@@ -117,6 +123,8 @@ class Browser:
 
 @dataclass
 class Site:
+    """The running site: nginx's URL, each host's own URL, their processes and logs."""
+
     nginx: str
     hosts: dict[str, str]
     app: object
@@ -211,6 +219,7 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
 def _host_env(database_url: str, nginx_port: int, smtp: SMTPServer, tmp: Path, prefix: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLINIC_", "MAIL_"))}
     env.update(
+        RATE_LIMITS,
         DATABASE_URL=database_url,
         REDIS_URL=REDIS_URL,
         SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
@@ -251,7 +260,7 @@ def site(tmp_path_factory):
     try:
         ports = {"A": _free_port(), "B": _free_port()}
         nginx_port = _free_port()
-        hosts = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        hosts = {host: f"http://127.0.0.1:{port}" for host, port in ports.items()}
         site = Site(f"http://127.0.0.1:{nginx_port}", hosts, None, smtp, tmp)
         env = _host_env(database_url, nginx_port, smtp, tmp, prefix)
         for host, port in ports.items():  # they start up while the database is prepared
@@ -297,8 +306,8 @@ def free_slots(site: Site, clinic: str, count: int) -> list[str]:
     raise AssertionError(f"only {len(found)} free times at {clinic}")
 
 
-# Well inside BOOKING_RATE_LIMIT (10 a minute from one address).
-BOOKINGS_PER_PERSON = 5
+# Well inside the booking limit from one address.
+BOOKINGS_PER_PERSON = BOOKINGS_PER_MINUTE // 2
 
 
 class Patient:
@@ -437,7 +446,7 @@ def test_booking_rate_limit_holds_across_both_hosts(site):
     browser = site.browser()
     data = form_fields(browser, "/book?clinic=london")
     data.update(clinic="london", action="book")  # incomplete: refused, but counted
-    limit = 10  # BOOKING_RATE_LIMIT: 10 per minute
+    limit = BOOKINGS_PER_MINUTE
     statuses = [browser.post("/book", data=data).status_code for _ in range(limit + 1)]
     spread = site.hosts_that_answered({browser.address})
     print(f"\nbooking limit: {statuses} over hosts {dict(spread)}")
@@ -448,7 +457,7 @@ def test_booking_rate_limit_holds_across_both_hosts(site):
 def test_sign_in_rate_limit_holds_across_both_hosts(site):
     browser = site.browser()
     token = csrf_token(browser, "/admin/login")
-    limit = 10  # LOGIN_RATE_LIMIT: 10 per minute
+    limit = SIGN_INS_PER_MINUTE
 
     def attempt(n: int) -> int:
         data = {"csrf_token": token, "email": f"nobody{n}@example.test", "password": "wrong"}
@@ -515,6 +524,7 @@ def test_two_hundred_bookings_with_two_outbox_workers_send_every_email_once(site
 
 
 def test_host_a_killed_mid_load_loses_no_confirmed_booking(site):
+    """Last in the file: host A stays dead."""
     slots = [("london", s) for s in free_slots(site, "london", 150)]
     slots.reverse()
     pick = threading.Lock()
@@ -541,6 +551,8 @@ def test_host_a_killed_mid_load_loses_no_confirmed_booking(site):
         stop.set()
         for finished in loads:
             finished.result()  # a load thread's exception fails the test
+    probe = site.browser()
+    probed = [probe.get("/book").status_code for _ in range(10)]
     after = [b for b in made if b["at"] > killed_at + 0.5]
     confirmed = [b for b in made if b["status"] == 303]
     in_flight = sum(b["first"] >= 500 for b in made)
@@ -557,6 +569,10 @@ def test_host_a_killed_mid_load_loses_no_confirmed_booking(site):
     assert set(stored) == {b["key"] for b in confirmed}
     assert max(stored.values()) == 1
     assert doubled_slots(site.app) == 0
+    # Marked down: nginx sends the next requests straight to B, without trying A first.
+    assert probed == [200] * 10
+    tried = [e["upstream"] for e in site.access_log() if e["ip"] == probe.address]
+    assert tried == [site.upstreams["B"]] * 10
     error_log = (site.logs / "log" / "error.log").read_text()
     assert f"{site.upstreams['A']}" in error_log and "temporarily disabled" in error_log
     assert requests.get(site.hosts["B"] + "/healthz", timeout=5).status_code == 200
