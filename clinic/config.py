@@ -53,6 +53,8 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Several sites (or test runs) sharing one Redis keep their counts apart.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         # Redis down: count in each worker's memory until it is back, and never fail a request
         # (a booking or a sign-in) because the counter could not be reached.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests import deploy
 from tests.bench import booking_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ def _latency(out: str, label: str) -> float:
 
 
 def cache_hit(url: str) -> str:
-    """Ask twice through the README's nginx config; the second answer must come from its cache."""
+    """Ask twice through the production nginx config; the second answer must come from its cache."""
     urllib.request.urlopen(url).read()
     with urllib.request.urlopen(url) as response:
         return response.headers.get("X-Cache-Status", "")
@@ -137,18 +138,16 @@ def nginx_config(tmp: Path, server_block: str) -> Path:
     return conf
 
 
-def readme_nginx(tmp: Path, listen: int, upstream: int) -> str:
-    """Take the nginx config from the README's production section, with our ports and paths."""
-    block = re.search(r"```nginx\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
-    block = block.replace("/var/cache/nginx/clinic", str(tmp / "cache"))
-    block = block.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-    return block.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+def production_nginx(tmp: Path, listen: int, upstream: int) -> Path:
+    """The production config (.deploy/nginx.conf), both upstream lines on our one app."""
+    return deploy.render_nginx(tmp, [f"127.0.0.1:{upstream}"] * 2, listen)
 
 
-def start_nginx(conf: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        ["nginx", "-c", str(conf), "-p", str(conf.parent)], stderr=subprocess.DEVNULL
-    )
+def start_nginx(conf: Path, production: bool = False) -> subprocess.Popen:
+    command = ["nginx", "-c", str(conf), "-p", str(conf.parent)]
+    if production:
+        command = deploy.nginx_command("nginx", conf)
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -212,8 +211,8 @@ def main() -> int:
             tmp / "n1",
             f"server {{ listen 127.0.0.1:{static_port}; location / {{ root {tmp}/static; }} }}",
         )
-        cached = nginx_config(tmp / "n2", readme_nginx(tmp / "n2", cache_port, app_port))
-        processes += [start_nginx(static), start_nginx(cached)]
+        cached = production_nginx(tmp / "n2", cache_port, app_port)
+        processes += [start_nginx(static), start_nginx(cached, production=True)]
         wait_for(f"http://127.0.0.1:{bare_port}/article")
         wait_for(f"http://127.0.0.1:{static_port}/article.html")
         wait_for(f"http://127.0.0.1:{cache_port}{ARTICLE}")
@@ -228,11 +227,11 @@ def main() -> int:
             "clinic page": wrk(app + "/clinics/london", c, s),
             "/book (form)": wrk(app + "/book?clinic=london", c, s),
             "/book/slots": wrk(f"{app}/book/slots?clinic=london&date={day}", c, s),
-            "article through README nginx cache": wrk(
+            "article through production nginx cache": wrk(
                 f"http://127.0.0.1:{cache_port}{ARTICLE}", c, s
             ),
         }
-        # Bookers go through the README nginx config, as in production: nginx hands gunicorn's
+        # Bookers go through the production nginx config, as in production: nginx hands gunicorn's
         # sync workers whole requests, so a client still thinking never holds a worker.
         front, clients, pause = (
             f"http://127.0.0.1:{cache_port}",
@@ -254,7 +253,7 @@ def main() -> int:
             stop(process)
     print_report(args, bare, nginx_static, results, races)
     print_sweep(sweep)
-    print(f"  the README nginx config serves the article from its cache: {cache_status}")
+    print(f"  the production nginx config serves the article from its cache: {cache_status}")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
@@ -314,7 +313,7 @@ def print_report(args, bare, nginx_static, results, races) -> None:
             f"doubled slots {data['doubled']}"
         )
     article = results["article page"]
-    cache = results["article through README nginx cache"]
+    cache = results["article through production nginx cache"]
     print("\nTargets:")
     print(f"  article >= 90% of bare Flask: {article['rps'] / bare['rps']:.0%}")
     print(f"  article p99 < 25 ms at {args.connections} connections: {article['p99']:.2f} ms")
