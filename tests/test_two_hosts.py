@@ -576,3 +576,8 @@ def test_host_a_killed_mid_load_loses_no_confirmed_booking(site):
     error_log = (site.logs / "log" / "error.log").read_text()
     assert f"{site.upstreams['A']}" in error_log and "temporarily disabled" in error_log
     assert requests.get(site.hosts["B"] + "/healthz", timeout=5).status_code == 200
+    # Both hosts down: the patient gets the clinic's own page with the phone number.
+    os.killpg(site.processes["web-B"].pid, signal.SIGKILL)
+    down = site.browser().get("/book")
+    assert down.status_code == 502
+    assert "Please try again in a minute" in down.text and "+44 1234 380345" in down.text
