@@ -2,10 +2,10 @@
 (`flask --app clinic serve` uses them too).
 
 Metrics: every worker counts into files under PROMETHEUS_MULTIPROC_DIR, and /metrics, whichever
-worker answers it, adds them up. The directory is set here, in the master, before any worker
-imports the app (prometheus-client reads it then); an empty private one is made when the
-environment names none, and a named one is emptied at start, since counts left by an earlier
-run would be added in.
+worker answers it, adds them up. The directory is set in the master before any worker imports
+the app (prometheus-client reads it then): an empty private one when the environment names
+none; a named one is emptied at start, since counts left by an earlier run would be added in.
+With `preload_app` the app is imported before `on_starting`: then set the variable yourself.
 """
 
 import gc
@@ -14,9 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-_made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _made_metrics_dir:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="clinic-metrics-")
+_made_metrics_dir: list[str] = []  # the directory on_starting made, removed at exit
 
 # gunicorn's own messages as JSON lines too, like the app's. No access log: the app logs each
 # request itself, by endpoint, while an access log would write paths and query strings.
@@ -40,7 +38,15 @@ logconfig_dict = {
 
 
 def on_starting(server) -> None:
-    """Start the metrics with no counts from an earlier run."""
+    """Give the workers a metrics directory with no counts from an earlier run.
+
+    In the master, before any worker is forked (and so before one imports prometheus-client);
+    not at import time, which would switch the importing process (a test) to multiprocess mode.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made = tempfile.mkdtemp(prefix="clinic-metrics-")
+        _made_metrics_dir.append(made)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     for leftover in directory.glob("*.db"):
@@ -63,5 +69,5 @@ def child_exit(server, worker) -> None:
 
 
 def on_exit(server) -> None:
-    if _made_metrics_dir:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    for directory in _made_metrics_dir:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -191,6 +191,8 @@ def test_metrics_add_up_every_gunicorn_worker(migrated, tmp_path):
     metrics_dir = tmp_path / "metrics"
     env = {**os.environ, "DATABASE_URL": migrated, "SECRET_KEY": "metrics-test"}
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"counts of an earlier run")  # emptied at start
     command = [sys.executable, "-m", "gunicorn", "--config", "python:clinic.gunicorn_conf"]
     command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
     server = subprocess.Popen(
@@ -209,7 +211,7 @@ def test_metrics_add_up_every_gunicorn_worker(migrated, tmp_path):
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda _: _get(base + "/healthz"), range(60)))
         pids = {p.stem.rsplit("_", 1)[1] for p in metrics_dir.glob("counter_*.db")}
-        assert len(pids) == 2, pids  # both workers answered some
+        assert len(pids) == 2 and "1" not in pids, pids  # both workers answered some
         for _ in range(4):  # whichever worker answers, the total is the same
             families = text_string_to_metric_families(_get(base + "/metrics").decode())
             counts = {

@@ -17,6 +17,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from clinic.notifications.health import OutboxHealth
 
+# Read when prometheus-client is, as it does: the two must agree for the life of the process.
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 NO_ENDPOINT = "none"  # no route matched (a 404 for an unknown path)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -99,9 +101,9 @@ class _OutboxCollector:
 
 def exposition(health: OutboxHealth, incident_open: bool) -> bytes:
     """The text a scrape gets: every process's counters, then the outbox gauges."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if MULTIPROCESS_DIR:
         counters = CollectorRegistry()
-        MultiProcessCollector(counters)
+        MultiProcessCollector(counters, path=MULTIPROCESS_DIR)
     else:
         counters = REGISTRY
     gauges = CollectorRegistry(auto_describe=False)
