@@ -114,24 +114,17 @@ def test_metrics_label_endpoints_never_paths(demo, client):
 
 def test_page_cache_hits_and_misses_are_counted(demo, client):
     before = scrape(client)
-    client.get("/clinics/london")
-    client.get("/clinics/london")
+    first, second = (client.get("/clinics/london") for _ in range(2))
     after = scrape(client)
-    assert (
-        value(after, "clinic_page_cache_misses_total")
-        - value(before, "clinic_page_cache_misses_total")
-        == 1
-    )
-    assert (
-        value(after, "clinic_page_cache_hits_total") - value(before, "clinic_page_cache_hits_total")
-        == 1
-    )
-    # A page served from memory is still counted under its endpoint.
-    assert (
-        value(after, "clinic_http_requests_total", endpoint="content.clinic")
-        - value(before, "clinic_http_requests_total", endpoint="content.clinic")
-        == 2
-    )
+
+    def moved(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("clinic_page_cache_misses_total") == 1
+    assert moved("clinic_page_cache_hits_total") == 1
+    # A page served from memory is still counted under its endpoint, with its own request id.
+    assert moved("clinic_http_requests_total", endpoint="content.clinic") == 2
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
 
 
 def test_outbox_gauges_are_read_at_scrape_time(app, client):
@@ -339,11 +332,16 @@ def test_readyz_503_when_redis_does_not_answer(make_app):
     assert response.json["redis"] == "down" and response.json["database"] == "ok"
 
 
-def test_readyz_503_when_the_database_is_down(tmp_path):
+def test_readyz_503_and_metrics_still_served_when_the_database_is_down(tmp_path):
     app = create_app(app_config(f"sqlite:///{tmp_path}/missing/dir/db.sqlite"))
-    response = app.test_client().get("/readyz")
+    client = app.test_client()
+    response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json["database"] == "down"
+    samples = scrape(client)
+    assert value(samples, "clinic_database_up") == 0
+    assert value(samples, "clinic_http_requests_total", endpoint="monitoring.readyz") >= 1
+    assert not any(name.startswith("clinic_outbox") for name, *_ in samples)
 
 
 # Stalled e-mail: incidents, the alert, the dashboard

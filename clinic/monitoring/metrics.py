@@ -65,12 +65,19 @@ def booking_refused(reason: str) -> None:
 class _OutboxCollector:
     """The outbox gauges of one scrape, measured just before."""
 
-    def __init__(self, health: OutboxHealth, incident_open: bool) -> None:
+    def __init__(self, health: OutboxHealth | None, incident_open: bool) -> None:
         self.health = health
         self.incident_open = incident_open
 
     def collect(self):
         health = self.health
+        up = GaugeMetricFamily(
+            "clinic_database_up", "1 when the database answered this scrape's queries."
+        )
+        up.add_metric([], 0 if health is None else 1)
+        yield up
+        if health is None:
+            return  # the counters still go out; the outbox figures are unknown
         for name, text, value in (
             ("clinic_outbox_queue_depth", "Unsent e-mails due now.", health.due),
             (
@@ -99,7 +106,7 @@ class _OutboxCollector:
             yield GaugeMetricFamily(name, text, value=value)
 
 
-def exposition(health: OutboxHealth, incident_open: bool) -> bytes:
+def exposition(health: OutboxHealth | None, incident_open: bool) -> bytes:
     """The text a scrape gets: every process's counters, then the outbox gauges."""
     if MULTIPROCESS_DIR:
         counters = CollectorRegistry()

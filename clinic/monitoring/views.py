@@ -25,8 +25,12 @@ def metrics_page():
     """Serve the Prometheus text to allowed addresses; 404 to everyone else."""
     if not metrics.allowed(_addresses(), current_app.extensions["metrics_allow"]):
         abort(404)
-    health = incidents.measure()
-    body = metrics.exposition(health, incidents.open_incident() is not None)
+    try:
+        health = incidents.measure()
+        incident_open = incidents.open_incident() is not None
+    except SQLAlchemyError:  # the database is down: still report what the workers counted
+        health, incident_open = None, False
+    body = metrics.exposition(health, incident_open)
     db.session.rollback()  # end the read now rather than at teardown
     response = Response(body, mimetype=None, content_type=PROMETHEUS_TEXT)
     response.cache_control.no_store = True
