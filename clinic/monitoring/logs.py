@@ -23,6 +23,7 @@ REQUEST_ID, ENDPOINT, USER_ID, CACHE = (
 )
 # What a trusted proxy may send as X-Request-ID (nginx's $request_id is 32 hex digits).
 ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+_encoder = json.JSONEncoder(ensure_ascii=False, default=str)  # one, not one per line
 FIELDS = ("request_id", "endpoint", "method", "status", "duration_ms", "user_id", "cache")
 
 
@@ -58,7 +59,7 @@ class JSONFormatter(logging.Formatter):
             line["request_id"] = request_id
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _encoder.encode(line)
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -4,6 +4,7 @@ It sits outside the page cache, so a page served from memory is counted, logged 
 too, and inside ProxyFix, so it sees the addresses the trusted proxy reported.
 """
 
+import logging
 import time
 
 from flask import Flask, g, request
@@ -43,8 +44,19 @@ def _record(environ, status: int, seconds: float) -> None:
     endpoint = environ.get(ENDPOINT) or metrics.NO_ENDPOINT
     method = environ.get("REQUEST_METHOD", "")
     metrics.observe_request(endpoint, method, status, seconds)
-    logs.requests_log.info(
+    log = logs.requests_log
+    if not log.isEnabledFor(logging.INFO):
+        return
+    # A record made directly: logging's search of the stack for the caller costs more than
+    # the rest of the line, and would only ever name this function.
+    record = log.makeRecord(
+        log.name,
+        logging.INFO,
+        __file__,
+        0,
         "request",
+        (),
+        None,
         extra={
             "request_id": environ.get(logs.REQUEST_ID),
             "endpoint": endpoint,
@@ -55,6 +67,7 @@ def _record(environ, status: int, seconds: float) -> None:
             "cache": environ.get(CACHE),
         },
     )
+    log.handle(record)
 
 
 def init_app(app: Flask) -> None:
