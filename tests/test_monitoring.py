@@ -106,8 +106,14 @@ def test_metrics_label_endpoints_never_paths(demo, client):
     before = scrape(client)
     for n in range(5):
         client.get(f"/no-such-page-{n}")
+        client.open("/", method=f"BREW{n}")
     after = scrape(client)
-    assert not any("no-such-page" in str(key) for key in after)
+    assert not any("no-such-page" in str(key) or "BREW" in str(key) for key in after)
+    assert (
+        value(after, "clinic_http_requests_total", method="other")
+        - value(before, "clinic_http_requests_total", method="other")
+        == 5
+    )
     grew = value(after, "clinic_http_requests_total", endpoint="none", status="404")
     assert grew - value(before, "clinic_http_requests_total", endpoint="none", status="404") == 5
 

@@ -43,10 +43,19 @@ PAGE_CACHE_MISSES = Counter(
 REFUSALS = ("invalid", "spam", "taken", "not_offered", "rate_limited", "form_expired", "busy")
 
 
+# Any other method a client invents is counted as "other": labels must stay a bounded set.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The request method, or "other" for one outside METHODS."""
+    return method if method in METHODS else "other"
+
+
 def observe_request(endpoint: str | None, method: str, status: int, seconds: float) -> None:
     """Count one answered request and its duration."""
     endpoint = endpoint or NO_ENDPOINT
-    REQUESTS.labels(endpoint, method, str(status)).inc()
+    REQUESTS.labels(endpoint, method_label(method), str(status)).inc()
     LATENCY.labels(endpoint, str(status)).observe(seconds)
 
 

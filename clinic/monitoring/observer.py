@@ -42,7 +42,7 @@ class RequestObserver:
 
 def _record(environ, status: int, seconds: float) -> None:
     endpoint = environ.get(ENDPOINT) or metrics.NO_ENDPOINT
-    method = environ.get("REQUEST_METHOD", "")
+    method = metrics.method_label(environ.get("REQUEST_METHOD", ""))
     metrics.observe_request(endpoint, method, status, seconds)
     log = logs.requests_log
     if not log.isEnabledFor(logging.INFO):
