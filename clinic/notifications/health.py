@@ -41,7 +41,7 @@ def _waiting_since():
 
 
 def measure(stall: timedelta, failed_window: timedelta, now: datetime | None = None):
-    """Return the outbox's OutboxHealth at `now` (three queries on the status index)."""
+    """Return the outbox's OutboxHealth at `now` (two queries on the status index)."""
     now = now or utcnow()
     since = _waiting_since()
     waiting = sa.and_(
