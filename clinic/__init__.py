@@ -46,6 +46,12 @@ class ClinicFlask(Flask):
 
             return errors.page_that_failed(e, failure)
 
+    def log_exception(self, exc_info) -> None:
+        # The endpoint, not the path: a path can be a booking's manage link.
+        self.logger.error(
+            "Exception on %s [%s]", request.endpoint, request.method, exc_info=exc_info
+        )
+
     def handle_exception(self, e):
         try:
             return super().handle_exception(e)
@@ -73,8 +79,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_static_fingerprints(app)
+    from clinic import cli, errors, monitoring, notifications, security, templating
+
+    monitoring.init_app(app)  # inside ProxyFix: it sees the addresses the proxy reports
     register_proxy(app)
-    from clinic import cli, errors, notifications, security, templating
 
     templating.init_app(app)
     security.init_app(app)

@@ -37,14 +37,8 @@ def prepare_database() -> None:
 def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
     command = [sys.executable, "-m", "gunicorn", "--config", "python:clinic.gunicorn_conf"]
     command += ["--workers", str(workers)]
-    command += [
-        "--bind",
-        f"{host}:{port}",
-        "--access-logfile",
-        "-",
-        "--forwarded-allow-ips",
-        "127.0.0.1",
-    ]
+    # No --access-logfile: the app logs every request as JSON, by endpoint (gunicorn_conf.py).
+    command += ["--bind", f"{host}:{port}", "--forwarded-allow-ips", "127.0.0.1"]
     if gunicorn.version_info >= (27, 0):
         command.append("--no-control-socket")
     return [*command, "clinic:create_app()"]

@@ -50,7 +50,8 @@ def from_environment(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error in the logs never quotes a patient's details.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # Several sites (or test runs) sharing one Redis keep their counts apart.
@@ -73,6 +74,12 @@ def from_environment(instance_path: str) -> dict:
         "CLINIC_TRUSTED_PROXIES": int(os.environ.get("CLINIC_TRUSTED_PROXIES", "0")),
         "CLINIC_PAGE_CACHE_SECONDS": int(os.environ.get("CLINIC_PAGE_CACHE_SECONDS", "60")),
         "CLINIC_CACHE_CHECK_SECONDS": float(os.environ.get("CLINIC_CACHE_CHECK_SECONDS", "1")),
+        # Who may read /metrics: CIDRs, comma-separated (loopback only by default).
+        "CLINIC_METRICS_ALLOW": os.environ.get("CLINIC_METRICS_ALLOW", "127.0.0.1/32,::1/128"),
+        # E-mail is stalled when one waits to be sent longer than this, or when one failed for
+        # good within the last CLINIC_OUTBOX_FAILED_HOURS (and was not sent again).
+        "CLINIC_OUTBOX_STALL_MINUTES": int(os.environ.get("CLINIC_OUTBOX_STALL_MINUTES", "15")),
+        "CLINIC_OUTBOX_FAILED_HOURS": int(os.environ.get("CLINIC_OUTBOX_FAILED_HOURS", "24")),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # "Forgot your password?": per address asked about, and per IP address asking.
         "RESET_RATE_LIMIT_ADDRESS": os.environ.get("RESET_RATE_LIMIT_ADDRESS", "3 per hour"),

@@ -7,6 +7,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from clinic.extensions import db
+from clinic.monitoring.logs import current_request_id
 
 MESSAGES = {
     400: (
@@ -107,9 +108,21 @@ def static_500(failure: Exception) -> Response:
         "<body><main><h1>Sorry, something went wrong on our side</h1>"
         "<p>Please try again in a minute. If you were booking a call, phone us on "
         f'<a href="tel:{dial}">{phone}</a> and we will book it for you.</p>'
+        f"{_reference()}"
         '<p><a href="/">Go to the home page</a></p></main></body></html>'
     )
     return Response(body, 500, mimetype="text/html")
+
+
+def _reference() -> str:
+    """The request id as the error pages show it, so a report can be matched to the logs."""
+    request_id = escape(current_request_id())
+    if not request_id:
+        return ""
+    return (
+        "<p>If you contact us about this, quote this reference so we can find what happened: "
+        f"<code>{request_id}</code></p>"
+    )
 
 
 def init_app(app: Flask) -> None:

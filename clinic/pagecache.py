@@ -24,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from clinic.extensions import db
+from clinic.monitoring import metrics
+from clinic.monitoring.logs import CACHE, ENDPOINT
 
 MARKER = "X-Clinic-Page-Cache"
 
@@ -45,6 +47,7 @@ class CachedPage:
     body: bytes
     etag: str
     stored: float
+    endpoint: str = ""
 
 
 class PageCache:
@@ -113,6 +116,8 @@ class PageCacheMiddleware:
         key = environ["wsgi.url_scheme"] + ":" + (environ.get("PATH_INFO") or "/")
         page = self.cache.get(key)
         if page is not None:
+            metrics.PAGE_CACHE_HITS.inc()
+            environ.update({ENDPOINT: page.endpoint, CACHE: "hit"})
             return _serve(page, environ, start_response, method)
         captured: dict = {}
 
@@ -134,7 +139,11 @@ class PageCacheMiddleware:
                 body.close()
         kept = [(k, v) for k, v in headers if k != MARKER]
         etag = next((v for k, v in kept if k == "ETag"), "")
-        self.cache.put(key, CachedPage(captured["status"], kept, data, etag, time.monotonic()))
+        endpoint = environ.get(ENDPOINT) or ""
+        page = CachedPage(captured["status"], kept, data, etag, time.monotonic(), endpoint)
+        self.cache.put(key, page)
+        metrics.PAGE_CACHE_MISSES.inc()
+        environ[CACHE] = "miss"
         return [data]
 
 

@@ -15,6 +15,7 @@ from clinic.content.review import review_queue
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
+from clinic.monitoring import incidents
 
 STAFF_ROLES = ("admin", "staff")
 WEEKS = 12
@@ -195,6 +196,7 @@ def for_role(role: str) -> dict:
         figures.update(
             leads=lead_counts(), upcoming=upcoming_calls(), clinic_chart=leads_per_week_by_clinic()
         )
+        figures["email_stalled"] = incidents.dashboard_notice()
     if role in ("admin", "marketer"):
         figures["review_queue"] = review_queue()
     return figures

@@ -19,6 +19,7 @@ from clinic.booking.models import Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import services as leads
+from clinic.monitoring import metrics
 from clinic.uktime import to_local
 
 STATUS_LABELS = {
@@ -102,6 +103,7 @@ def book_call(request: Request, actor: str = "patient") -> int:
         try:
             booking_id = book(request, actor=actor).id  # read before the commit expires it
             db.session.commit()
+            metrics.booking_made("patient" if actor == "patient" else "staff")
             return booking_id
         except SlotUnavailable:
             # Nothing was written. The time may have been taken by this very form, sent twice.
@@ -110,6 +112,7 @@ def book_call(request: Request, actor: str = "patient") -> int:
             raise unavailable(request.clinic, request.start) from None
         except (IntegrityError, OperationalError):
             db.session.rollback()
+    metrics.booking_refused("busy")
     raise Busy()
 
 

@@ -24,6 +24,7 @@ from clinic.booking.picker import read_choice, read_time, slot_choices
 from clinic.dbtypes import utcnow
 from clinic.errors import message_page
 from clinic.extensions import db, limiter
+from clinic.monitoring import metrics
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
 
@@ -62,6 +63,7 @@ def _only_showing_times() -> bool:
 def form_expired(_error):
     """Give the booking form back with what was typed and a fresh token, not a dead end."""
     if request.endpoint == "booking.submit":
+        metrics.booking_refused("form_expired")
         return _render_form(BookingForm(), 400, problem=FORM_EXPIRED)
     return message_page(400)
 
@@ -69,6 +71,7 @@ def form_expired(_error):
 @bp.errorhandler(429)
 def too_many_attempts(_error):
     if request.endpoint == "booking.submit":
+        metrics.booking_refused("rate_limited")
         return _render_form(BookingForm(), 429, problem=TOO_MANY)
     return message_page(429)
 
@@ -100,13 +103,16 @@ def submit():
         return _render_form(form)
     valid = form.validate()
     if form.website.data:
+        metrics.booking_refused("spam")
         return _render_form(form, 400, problem="We could not accept this form. Please try again.")
     clinic, start = read_choice(form)
     if not valid or form.clinic.errors or form.slot.errors:
+        metrics.booking_refused("invalid")
         return _render_form(form, 422)
     try:
         booking_id = services.book_call(_request(form, clinic, start))
     except services.SlotUnavailable as refusal:
+        metrics.booking_refused("taken" if refusal.reason == services.TAKEN else "not_offered")
         return _render_form(form, 409, alternatives=picker.refuse(form, refusal))
     return _to_confirmation(booking_id)
 

@@ -197,7 +197,9 @@ def _deliver(message_id: int, attempt: int, now: datetime) -> str:
         with _Connection(current_app.extensions["mail"]) as connection:
             connection.send(email)
     except Exception as error:  # refused, down, timed out, bad data: all retried, then failed
-        log.warning("outbox: message %s, attempt %s: %r", message_id, attempt, error)
+        # The error's type only: an SMTP refusal quotes the patient's address, which the
+        # e-mail log (staff only) keeps and the server's logs must not.
+        log.warning("outbox: message %s, attempt %s: %s", message_id, attempt, type(error).__name__)
         return _record_failure(message_id, attempt, max_attempts, now, error)
     _finish(message_id, attempt, status="sent", sent_at=utcnow(), claimed_until=None)
     return "sent"
@@ -252,6 +254,18 @@ def _mail_message(message: OutboxMessage) -> flask_mail.Message:
             content_type += "; charset=utf-8"
         email.attach(item["filename"], content_type, item["data"].encode())
     return email
+
+
+def send_now(recipients: list[str], subject: str, text_body: str) -> None:
+    """Send one e-mail at once over SMTP, outside the outbox; raise if the server refuses it.
+
+    Only for the alert that the outbox itself is stuck: queued, that alert would wait behind
+    the very messages that are not going out."""
+    email = flask_mail.Message(
+        subject, recipients, text_body, sender=current_app.config["MAIL_DEFAULT_SENDER"]
+    )
+    with _Connection(current_app.extensions["mail"]) as connection:
+        connection.send(email)
 
 
 class _Connection(flask_mail.Connection):
