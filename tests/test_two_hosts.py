@@ -523,6 +523,21 @@ def test_two_hundred_bookings_with_two_outbox_workers_send_every_email_once(site
     assert kinds["booking.patient"] >= 200 and kinds["booking.staff"] >= 200
 
 
+def test_one_request_id_from_nginx_to_the_app_and_back(site):
+    """nginx makes the id, the app trusts it (one proxy) and shows it on its error page; a
+    cached page never replays the id of the request that filled the cache."""
+    browser = site.browser()
+    missing = browser.get("/no-such-page")
+    request_id = missing.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    assert missing.status_code == 404 and request_id in missing.text
+    logged = (site.logs / "log" / "access.log").read_text()
+    assert f"request_id={request_id}" in logged
+    ids = {browser.get("/").headers["X-Request-ID"] for _ in range(3)}
+    assert len(ids) == 3
+    assert "?" not in "".join(entry["path"] for entry in site.access_log())
+
+
 def test_host_a_killed_mid_load_loses_no_confirmed_booking(site):
     """Last in the file: host A stays dead."""
     slots = [("london", s) for s in free_slots(site, "london", 150)]
