@@ -23,6 +23,7 @@ class Closure:
 
     starts_on: date
     ends_on: date
+    reason: str = ""  # what a refused time is told: "Christmas Day", "Staff training"
 
 
 @dataclass(frozen=True)
