@@ -36,7 +36,7 @@ NOT_OFFERED = (
     "Choose one of the times shown."
 )
 CLOSED = (
-    "The clinic is closed on {day}{why}, so no calls can be booked then. "
+    "The clinic is closed on {day}{why}, so no calls can be booked that day. "
     "Choose one of the times shown."
 )
 RETRIES = 3
@@ -165,7 +165,7 @@ def _not_offered(clinic: catalogue.BookableClinic, start: datetime) -> str:
     closure = availability.closure_on(clinic, day)
     if closure is None:
         return NOT_OFFERED
-    why = f" ({closure.reason})" if closure.reason else ""
+    why = f", {closure.reason}" if closure.reason else ""
     return CLOSED.format(day=uktime.day_label(day), why=why)
 
 
