@@ -93,6 +93,13 @@ def test_christmas_and_the_substitute_boxing_day_are_not_offered(december, clien
     assert CHRISTMAS not in [o["value"] for o in page.select("select#date option")]
 
 
+def test_a_worker_that_runs_for_months_still_closes_the_next_holidays(december, clock, client):
+    assert slots_on(client, "2026-12-24") and slots_on(client, CHRISTMAS) == []
+    clock(datetime(2027, 3, 1, 10, 0, tzinfo=UTC))  # the clinics were kept from December
+    assert slots_on(client, "2027-03-25") and slots_on(client, "2027-03-26") == []  # Good Friday
+    assert "2027-03-26" not in day_list(client)
+
+
 @pytest.mark.parametrize(
     "slot, message",
     [

@@ -6,13 +6,13 @@ its closures moves the content generation (clinic.pagecache) in the same transac
 request reads that one number and a worker reloads the clinics only when it has moved: a
 change is seen by the very next request, in every worker.
 
-A clinic's closures here are its own and the bank holidays it keeps closed (from the start of
-this UK year to the end of the year after next: more than any booking horizon), so the
-clinics are also loaded again when the UK year turns.
+A clinic's closures here are its own and the bank holidays it keeps closed, from today to the
+end of the booking horizon only (a short list to check each day against), so the clinics are
+also loaded again when the UK day turns.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -48,12 +48,12 @@ def clinics() -> tuple[BookableClinic, ...]:
     if _KEY in g:
         return g.booking_clinics
     generation = db.session.connection().execute(_GENERATION).scalar()
-    year = uktime.today().year
+    span = (uktime.today(), current_app.config["BOOKING_HORIZON_DAYS"])
     kept = current_app.extensions.get(_KEY)
     if generation is None:  # no counter row (a bare schema): nothing tells when to reload
-        kept = (None, _load(year))
-    elif kept is None or kept[0] != (generation, year):
-        kept = ((generation, year), _load(year))
+        kept = (None, _load(*span))
+    elif kept is None or kept[0] != (generation, span):
+        kept = ((generation, span), _load(*span))
         current_app.extensions[_KEY] = kept
     g.booking_clinics = kept[1]
     return kept[1]
@@ -67,7 +67,7 @@ def by_id(clinic_id: int) -> BookableClinic | None:
     return next((c for c in clinics() if c.id == clinic_id), None)
 
 
-def _load(year: int) -> tuple[BookableClinic, ...]:
+def _load(today: date, horizon_days: int) -> tuple[BookableClinic, ...]:
     query = (
         sa.select(Clinic)
         .options(
@@ -77,7 +77,9 @@ def _load(year: int) -> tuple[BookableClinic, ...]:
         )
         .order_by(Clinic.id)
     )
-    first, last = date(year, 1, 1), date(year + 2, 12, 31)
+    # A day either side: the horizon's last day, and a request that began before midnight.
+    first = today - timedelta(days=1)
+    last = today + timedelta(days=horizon_days + 1)
     return tuple(
         BookableClinic(
             id=c.id,
