@@ -121,6 +121,7 @@ def register_extensions(app: Flask) -> None:
         content.Clinic,
         content.OpeningHours,
         content.Closure,
+        content.HolidayOpening,
         content.Redirect,
         content.Image,
     )

@@ -4,14 +4,17 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from clinic import uktime
+
 # The largest id an INTEGER column holds on PostgreSQL (SQLite's goes further, ids never do):
 # URLs and forms refuse bigger ones before they reach a query.
 MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:
-    """Return the current time, aware, in UTC (a callable default, never a constant)."""
-    return datetime.now(UTC)
+    """Return the current time, aware, in UTC (a callable default, never a constant), from the
+    one clock tests may move (`clinic.uktime.time_source`)."""
+    return uktime.now()
 
 
 class UTCDateTime(sa.TypeDecorator):

@@ -2,10 +2,26 @@
 a time is written in pages and e-mails. Stored times are aware UTC; people read them here.
 Standard library only, so the pure slot rules may use it too."""
 
-from datetime import date, datetime, time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 UK = ZoneInfo("Europe/London")
+
+
+def system_clock() -> datetime:
+    """Return the machine's time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+# Where every rule reads the present (through `now`, and `clinic.dbtypes.utcnow`): tests put
+# another function here to stand at a chosen moment, such as the week of a summer-time change.
+time_source: Callable[[], datetime] = system_clock
+
+
+def now() -> datetime:
+    """Return the present, aware, in UTC, from `time_source`."""
+    return time_source()
 
 
 def to_local(moment: datetime) -> datetime:
@@ -16,9 +32,9 @@ def to_local(moment: datetime) -> datetime:
     return moment.astimezone(UK)
 
 
-def today(now: datetime | None = None) -> date:
-    """Return today's date in the UK (`now`, an aware time, or the present)."""
-    return (now or datetime.now(UK)).astimezone(UK).date()
+def today(at: datetime | None = None) -> date:
+    """Return today's date in the UK (`at`, an aware time, or the present)."""
+    return (at or time_source()).astimezone(UK).date()
 
 
 def midnight(day: date) -> datetime:

@@ -10,7 +10,7 @@ from clinic import create_app
 from clinic.content.seed import seed_demo
 from clinic.extensions import db, limiter
 
-pytest_plugins = ["tests.smtp"]
+pytest_plugins = ["tests.smtp", "tests.clock"]
 
 KEEP_TABLES = {"alembic_version", "cache_generation"}
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.audit.models import AuditEntry
-from clinic.content import review, scheduler
+from clinic.content import bank_holidays, review, scheduler
 from clinic.content.models import Article, Clinic, Page, Person, ReviewReminder, Revision
 from clinic.content.seed import one_year_after
 from clinic.extensions import db
@@ -624,8 +624,12 @@ def test_compare_refuses_revisions_of_another_item(marketer, demo):
 
 
 def _next_weekday(weekday: int) -> date:
+    """The next such weekday that is no bank holiday (the clinic would be closed then)."""
     today = datetime.now(review.UK).date()
-    return today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+    day = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+    while bank_holidays.name_of(day):
+        day += timedelta(days=7)
+    return day
 
 
 def test_clinic_hours_and_closures_change_booking_slots_at_once(marketer, demo):

@@ -85,14 +85,15 @@ def test_clinic_json_ld_matches_the_clinic_record(demo, client):
         "addressCountry": "GB",
     }
     assert clinic["geo"] == {"@type": "GeoCoordinates", "latitude": 53.4813, "longitude": -2.2505}
-    assert clinic["openingHoursSpecification"] == [
-        {
-            "@type": "OpeningHoursSpecification",
-            "dayOfWeek": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
-            "opens": "09:00",
-            "closes": "18:00",
-        }
-    ]
+    weekly, *closed_days = clinic["openingHoursSpecification"]
+    assert weekly == {
+        "@type": "OpeningHoursSpecification",
+        "dayOfWeek": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+        "opens": "09:00",
+        "closes": "18:00",
+    }
+    # Then the bank holidays of the coming year, each closed all day (tests/test_bank_holidays.py).
+    assert closed_days and all(day["opens"] == day["closes"] == "00:00" for day in closed_days)
     assert clinic["parentOrganization"] == {"@id": f"{BASE}/#organization"}
     assert of_type(blocks, "BreadcrumbList")["itemListElement"][1]["item"] == f"{BASE}/clinics/"
 
@@ -103,7 +104,8 @@ def test_hours_shown_and_in_json_ld_come_from_one_record(app, client):
         db.session.commit()
     response = client.get("/clinics/split")
     specs = of_type(json_ld(response), "MedicalClinic")["openingHoursSpecification"]
-    assert {(s["opens"], s["closes"]) for s in specs} == {("08:00", "12:00"), ("13:00", "17:30")}
+    weekly = [s for s in specs if "dayOfWeek" in s]  # the others: closed days (bank holidays)
+    assert {(s["opens"], s["closes"]) for s in weekly} == {("08:00", "12:00"), ("13:00", "17:30")}
     monday = soup(response).select("table.hours tbody tr")[0].get_text()
     assert "08:00 to 12:00" in monday and "13:00 to 17:30" in monday
 

@@ -69,6 +69,11 @@ def is_offered(clinic: BookableClinic, start: datetime, now: datetime) -> bool:
     return slots.is_bookable(start, clinic.hours, clinic.closures, frozenset(), now, rules())
 
 
+def closure_on(clinic: BookableClinic, day: date) -> slots.Closure | None:
+    """Return the closure (its own, or a bank holiday) that shuts this clinic on a UK day."""
+    return next((c for c in clinic.closures if c.starts_on <= day <= c.ends_on), None)
+
+
 def next_free(clinic: BookableClinic, now: datetime, after: datetime | None = None, count: int = 5):
     """Return the next few free starts at this clinic, from `after` (or now) onwards.
 

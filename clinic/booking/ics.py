@@ -9,7 +9,10 @@ from clinic.dbtypes import utcnow
 
 
 def invitation(booking, method: str = "REQUEST") -> str:
-    """Return the .ics text; METHOD:CANCEL when cancelled, SEQUENCE grows on each change."""
+    """Return the .ics text; METHOD:CANCEL when cancelled, SEQUENCE grows on each change.
+
+    iTIP (RFC 5546) names the patient as ATTENDEE in a REQUEST or CANCEL (the e-mails), and
+    forbids one in a PUBLISH (the download, a plain event to keep)."""
     config = current_app.config
     calendar = Calendar()
     calendar.add("prodid", "-//ProHealth Clinic//Discovery call//EN")
@@ -35,7 +38,7 @@ def invitation(booking, method: str = "REQUEST") -> str:
     organizer = vCalAddress(f"mailto:{config['CLINIC_EMAIL']}")
     organizer.params["cn"] = vText(config["CLINIC_NAME"])
     event.add("organizer", organizer)
-    if booking.lead.email:
+    if booking.lead.email and method != "PUBLISH":
         attendee = vCalAddress(f"mailto:{booking.lead.email}")
         attendee.params["cn"] = vText(booking.lead.name or "")
         attendee.params["role"] = vText("REQ-PARTICIPANT")

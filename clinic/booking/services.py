@@ -36,6 +36,10 @@ NOT_OFFERED = (
     "We do not offer calls at that time: the clinic is closed then, or the time has passed. "
     "Choose one of the times shown."
 )
+CLOSED = (
+    "The clinic is closed on {day}{why}, so no calls can be booked that day. "
+    "Choose one of the times shown."
+)
 RETRIES = 3
 
 
@@ -154,8 +158,18 @@ def unavailable(clinic: catalogue.BookableClinic | None, start: datetime) -> Slo
     if clinic is None:
         return SlotUnavailable()
     now = utcnow()
-    reason = TAKEN if availability.is_offered(clinic, start, now) else NOT_OFFERED
+    reason = TAKEN if availability.is_offered(clinic, start, now) else _not_offered(clinic, start)
     return SlotUnavailable(reason, availability.next_free(clinic, now, after=start))
+
+
+def _not_offered(clinic: catalogue.BookableClinic, start: datetime) -> str:
+    """Say why a time is none of the clinic's: closed that day (and for what), or otherwise."""
+    day = to_local(start).date()
+    closure = availability.closure_on(clinic, day)
+    if closure is None:
+        return NOT_OFFERED
+    why = f", {closure.reason}" if closure.reason else ""
+    return CLOSED.format(day=uktime.day_label(day), why=why)
 
 
 def _audit(actor: str, action: str, booking: Booking, detail: str = "") -> None:

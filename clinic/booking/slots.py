@@ -23,6 +23,7 @@ class Closure:
 
     starts_on: date
     ends_on: date
+    reason: str = ""  # what a refused time is told: "Christmas Day", "Staff training"
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,14 @@ def bookable_days(
     last = (now_utc + rules.horizon).astimezone(UK).date()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     open_weekdays = {period.weekday for period in hours}
+    closed = _closed_between(first, last, closures)
     # Only the first and last day can be cut short by the notice or the horizon; a day in
     # between has slots exactly when it has opening hours and no closure.
     return [
         day
         for day in days
         if day.weekday() in open_weekdays
-        and not _is_closed(day, closures)
+        and day not in closed
         and (first < day < last or day_slots(day, hours, closures, (), now_utc, rules))
     ]
 
@@ -114,6 +116,18 @@ def _utc(value: datetime, name: str) -> datetime:
 def _is_closed(day: date, closures: Iterable[Closure]) -> bool:
     """Tell whether any closure covers the local date."""
     return any(closure.starts_on <= day <= closure.ends_on for closure in closures)
+
+
+def _closed_between(first: date, last: date, closures: Iterable[Closure]) -> set[date]:
+    """Return the dates from `first` to `last` that a closure covers, in one pass over them
+    (the bank holidays of three years are about thirty closures)."""
+    closed: set[date] = set()
+    for closure in closures:
+        if closure.ends_on < first or closure.starts_on > last:
+            continue
+        start, end = max(closure.starts_on, first), min(closure.ends_on, last)
+        closed.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+    return closed
 
 
 @lru_cache(maxsize=4096)

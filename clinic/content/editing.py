@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from clinic.audit.services import latest_for, record
 from clinic.content import redirects, review, revisions
 from clinic.content.hours import UK
-from clinic.content.models import Closure, OpeningHours, Revision
+from clinic.content.models import Closure, HolidayOpening, OpeningHours, Revision
 from clinic.content.seed import one_year_after
 from clinic.content.versions import EditConflict, claim, refused_if_stale
 from clinic.dbtypes import utcnow
@@ -107,11 +107,22 @@ def apply(kind: str, item, values: dict, status: str | None) -> None:
             item.hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in value]
         elif name == "closures":
             item.closures = [Closure(starts_on=s, ends_on=e, reason=r) for s, e, r in value]
+        elif name == "holiday_openings":
+            _set_holiday_openings(item, value)
         else:
             setattr(item, name, value)
     if kind in PUBLISHABLE:
         _set_status(item, status, old_status)
         _default_review_due(item, old_reviewed, old_due)
+
+
+def _set_holiday_openings(clinic, days) -> None:
+    """Open the clinic on these bank holidays only, keeping the rows of days still chosen: a
+    new row for the same day would be inserted before the old one is deleted (one a day)."""
+    wanted = set(days)
+    kept = [opening for opening in clinic.holiday_openings if opening.day in wanted]
+    added = wanted - {opening.day for opening in kept}
+    clinic.holiday_openings = kept + [HolidayOpening(day=day) for day in sorted(added)]
 
 
 def _set_status(item, status: str, old_status: str | None) -> None:

@@ -18,6 +18,7 @@ from wtforms import (
     FormField,
     HiddenField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -32,7 +33,10 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput
 
+from clinic import uktime
+from clinic.content import bank_holidays
 from clinic.content.hours import UK
 
 SLUG_RULE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -168,7 +172,7 @@ class PublishableForm(EditGuard, FlaskForm):
         self.reviewer_id.choices = choices
 
     def validate_last_reviewed(self, field) -> None:
-        if field.data and field.data > datetime.now(UK).date():
+        if field.data and field.data > uktime.today():
             raise ValidationError("The review date cannot be in the future.")
 
     def validate(self, extra_validators=None) -> bool:
@@ -300,7 +304,7 @@ EARLIEST_CLOSURE = date(2000, 1, 1)
 def closure_dates(today: date | None = None) -> tuple[date, date]:
     """Return the first and last day a closure may cover: from 2000 (past closures stay
     saveable) to two years ahead. A typo like year 9999 would otherwise shut the clinic for good."""
-    today = today or datetime.now(UK).date()
+    today = today or uktime.today()
     return EARLIEST_CLOSURE, today + timedelta(days=2 * 365)
 
 
@@ -311,6 +315,30 @@ def closure_date_problem(day: date | None, today: date | None = None) -> str | N
     if day is not None and day > last:
         return f"Enter a date up to {last.day} {last:%B %Y}, two years from now at most."
     return None
+
+
+class HolidayOpeningsField(SelectMultipleField):
+    """The bank holidays ahead, each a checkbox: ticked, the clinic opens that day."""
+
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        offered = {value for value, _ in self.choices}
+        if any(value not in offered for value in self.data or ()):
+            raise ValidationError("Tick bank holidays from the list only.")
+
+    def days(self) -> list[date]:
+        return sorted(date.fromisoformat(value) for value in self.data or ())
+
+
+def holiday_choices(today: date | None = None) -> list[tuple[str, str]]:
+    """Return (ISO date, "Friday 25 December 2026: Christmas Day") for each bank holiday from
+    today to the last day a closure may cover: the days an editor may reopen."""
+    today = today or uktime.today()
+    return [
+        (day.isoformat(), f"{uktime.day_label(day)} {day.year}: {name}")
+        for day, name in bank_holidays.between(today, closure_dates(today)[1])
+    ]
 
 
 class ClinicForm(EditGuard, FlaskForm):
@@ -348,6 +376,11 @@ class ClinicForm(EditGuard, FlaskForm):
     )
     hours = FieldList(FormField(DayHoursForm), min_entries=7, max_entries=7)
     closures = Rows(FormField(ClosureForm), noun="closures")
+    holiday_openings = HolidayOpeningsField("Bank holidays this clinic opens on", choices=[])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.holiday_openings.choices = holiday_choices()
 
     def values(self) -> dict:
         values = {
@@ -380,6 +413,8 @@ class ClinicForm(EditGuard, FlaskForm):
                 for c in self.closures.data
                 if c["starts_on"] and not c["remove"]
             ],
+            # Only days ahead are shown, so a reopening that has passed is dropped on saving.
+            holiday_openings=self.holiday_openings.days(),
         )
         return values
 

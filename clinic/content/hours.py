@@ -56,3 +56,18 @@ def schema_hours(periods: Iterable[Period]) -> list[dict]:
         }
         for (opens, closes), days in grouped.items()
     ]
+
+
+def schema_closures(closures: Iterable) -> list[dict]:
+    """Return special OpeningHoursSpecification entries for closed dates: 00:00 to 00:00 is
+    schema.org's "closed all day", from validFrom to validThrough (inclusive)."""
+    return [
+        {
+            "@type": "OpeningHoursSpecification",
+            "opens": "00:00",
+            "closes": "00:00",
+            "validFrom": closure.starts_on.isoformat(),
+            "validThrough": closure.ends_on.isoformat(),
+        }
+        for closure in closures
+    ]

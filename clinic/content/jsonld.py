@@ -2,8 +2,10 @@
 
 from flask import current_app, url_for
 
+from clinic import uktime
 from clinic.absolute_urls import absolute_url
-from clinic.content.hours import schema_hours
+from clinic.content import bank_holidays
+from clinic.content.hours import schema_closures, schema_hours
 
 
 def _org_id() -> str:
@@ -25,6 +27,13 @@ def _address(clinic) -> dict:
     }
 
 
+def opening_hours(clinic) -> list[dict]:
+    """Return the weekly hours, then each day of the coming year the clinic is closed (its own
+    closures and the bank holidays it keeps), as booking and the page have them."""
+    closed = bank_holidays.upcoming(clinic, uktime.today())
+    return schema_hours(clinic.hours) + schema_closures(closed)
+
+
 def clinic_entity(clinic) -> dict:
     entity = {
         "@type": "MedicalClinic",
@@ -39,7 +48,7 @@ def clinic_entity(clinic) -> dict:
             "latitude": clinic.latitude,
             "longitude": clinic.longitude,
         },
-        "openingHoursSpecification": schema_hours(clinic.hours),
+        "openingHoursSpecification": opening_hours(clinic),
         "parentOrganization": {"@id": _org_id()},
         "isAcceptingNewPatients": True,
     }

@@ -66,6 +66,9 @@ class Clinic(db.Model):
     closures: Mapped[list["Closure"]] = relationship(
         back_populates="clinic", cascade="all, delete-orphan", order_by="Closure.starts_on"
     )
+    holiday_openings: Mapped[list["HolidayOpening"]] = relationship(
+        back_populates="clinic", cascade="all, delete-orphan", order_by="HolidayOpening.day"
+    )
 
     @property
     def address_lines(self) -> list[str]:
@@ -107,6 +110,20 @@ class Closure(db.Model):
 
     def __repr__(self) -> str:
         return f"<Closure {self.starts_on}..{self.ends_on}>"
+
+
+class HolidayOpening(db.Model):
+    """A bank holiday on which this clinic opens after all (every clinic is closed on the
+    others; clinic.content.bank_holidays lists them), at its usual hours for that weekday."""
+
+    __table_args__ = (sa.UniqueConstraint("clinic_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinic.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    clinic: Mapped[Clinic] = relationship(back_populates="holiday_openings")
+
+    def __repr__(self) -> str:
+        return f"<HolidayOpening {self.day}>"
 
 
 class Publishable:

@@ -48,17 +48,21 @@ def treatments() -> list[Page]:
     return list(db.session.scalars(query))
 
 
+_CLINIC_PARTS = (
+    selectinload(Clinic.hours),
+    selectinload(Clinic.closures),
+    selectinload(Clinic.holiday_openings),
+)
+
+
 def clinics() -> list[Clinic]:
-    query = sa.select(Clinic).options(selectinload(Clinic.hours)).order_by(Clinic.id)
+    """Return every clinic with its hours and closures (their JSON-LD lists both)."""
+    query = sa.select(Clinic).options(*_CLINIC_PARTS).order_by(Clinic.id)
     return list(db.session.scalars(query))
 
 
 def clinic_or_404(slug: str) -> Clinic:
-    query = (
-        sa.select(Clinic)
-        .where(Clinic.slug == slug)
-        .options(selectinload(Clinic.hours), selectinload(Clinic.closures))
-    )
+    query = sa.select(Clinic).where(Clinic.slug == slug).options(*_CLINIC_PARTS)
     return db.session.scalar(query) or abort(404)
 
 

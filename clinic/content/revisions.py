@@ -24,6 +24,7 @@ FIELDS = {
     "clinic": (
         "name", "slug", "building", "street", "locality", "city", "postcode", "latitude",
         "longitude", "phone", "email", "summary", "cqc_rating", "cqc_url", "hours", "closures",
+        "holiday_openings",
     ),
     "person": ("name", "slug", "credentials", "job_title", "bio", "email"),
 }  # fmt: skip
@@ -36,6 +37,7 @@ LABELS = {
     "seo_title": "SEO title", "seo_description": "SEO description", "author_id": "Author",
     "reviewer_id": "Medical reviewer", "publish_at": "Publish at (UTC)",
     "cqc_rating": "CQC rating", "cqc_url": "CQC page", "faqs": "FAQs",
+    "holiday_openings": "Bank holidays open",
 }  # fmt: skip
 
 
@@ -60,6 +62,8 @@ def values_snapshot(values: dict) -> dict:
     for name in ("hours", "closures"):
         if name in values:
             data[name] = [[_encode(part) for part in row] for row in values[name]]
+    if "holiday_openings" in values:
+        data["holiday_openings"] = [_encode(day) for day in values["holiday_openings"]]
     return data
 
 
@@ -73,6 +77,8 @@ def snapshot(kind: str, item) -> dict:
             data[field] = [
                 [_encode(c.starts_on), _encode(c.ends_on), c.reason] for c in item.closures
             ]
+        elif field == "holiday_openings":
+            data[field] = [_encode(opening.day) for opening in item.holiday_openings]
         else:
             data[field] = _encode(getattr(item, field))
     return data
@@ -87,6 +93,8 @@ def decode(kind: str, data: dict) -> dict:
             values[field] = [(d, time.fromisoformat(o), time.fromisoformat(c)) for d, o, c in value]
         elif field == "closures":
             values[field] = [(date.fromisoformat(s), date.fromisoformat(e), r) for s, e, r in value]
+        elif field == "holiday_openings":
+            values[field] = [date.fromisoformat(day) for day in value]
         elif value is not None and field in columns and isinstance(columns[field].type, sa.Date):
             values[field] = date.fromisoformat(value)
         elif (

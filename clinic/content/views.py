@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, g, render_template, request, send_from_directory
 
-from clinic.content import hours, images, jsonld, markdown, queries, redirects
+from clinic.content import bank_holidays, hours, images, jsonld, markdown, queries, redirects
 from clinic.dbtypes import utcnow
 from clinic.pagecache import cached_page, public_cache_headers
 
@@ -73,13 +73,14 @@ def clinic(slug: str):
     """Show one clinic: address, hours, today's status, directions and booking."""
     item = queries.clinic_or_404(slug)
     now = utcnow()
+    closures = bank_holidays.upcoming(item, now.astimezone(hours.UK).date())
     return render_template(
         "content/clinic.html",
         clinic=item,
         table=hours.weekly_table(item.hours),
-        today=hours.status_at(item.hours, item.closures, now),
+        today=hours.status_at(item.hours, closures, now),
         today_weekday=now.astimezone(hours.UK).weekday(),
-        today_date=now.astimezone(hours.UK).date(),
+        closures=closures,
         structured_data=jsonld.clinic_page(item),
     )
 

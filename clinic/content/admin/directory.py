@@ -47,7 +47,8 @@ def _clinic_data(item: Clinic | None) -> dict:
     days = [{"opens": None, "closes": None, "opens2": None, "closes2": None} for _ in DAY_NAMES]
     if item is None:
         return {"hours": days}
-    data = {name: getattr(item, name) for name in revisions.FIELDS["clinic"][:-2]}
+    lists = ("hours", "closures", "holiday_openings")
+    data = {name: getattr(item, name) for name in revisions.FIELDS["clinic"] if name not in lists}
     for period in item.hours:
         day = days[period.weekday]
         keys = ("opens", "closes") if day["opens"] is None else ("opens2", "closes2")
@@ -56,6 +57,7 @@ def _clinic_data(item: Clinic | None) -> dict:
     data["closures"] = [
         {"starts_on": c.starts_on, "ends_on": c.ends_on, "reason": c.reason} for c in item.closures
     ]
+    data["holiday_openings"] = [opening.day.isoformat() for opening in item.holiday_openings]
     return data
 
 
