@@ -1,0 +1,205 @@
+"""Where beacons are counted: straight into the database, or into Redis and folded into the
+database later. Either way each day has its own random salt, deleted when the day is over.
+
+Without Redis every beacon is one short transaction: the visitor's hash for each key is
+inserted into `visit_seen` (a repeat is ignored), and the counts are upserted with one more
+view, and one more visitor when the hash was new. With Redis a beacon is one round trip (a
+hash of view counts and a set of hashes per key); `fold` moves the views into the database
+and sets the visitors from the sets' sizes.
+"""
+
+import secrets
+import threading
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import redis
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from clinic import uktime
+from clinic.extensions import db
+from clinic.insights.models import VisitCount, VisitSalt, VisitSeen
+from clinic.insights.visitors import Key, visitor_hash
+
+KEEP_REDIS_DAYS = 3  # a missed fold is caught up within this; then Redis forgets anyway
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def add_counts(day: date, counts: Iterable[tuple[Key, int, int]], absolute: bool = False):
+    """Upsert (key, views, visitors) for `day`: views are added; visitors are added, or with
+    `absolute` raised to the figure given (a Redis set's size)."""
+    rows = [
+        dict(
+            day=day,
+            kind=k.kind,
+            path=k.path,
+            source=k.source,
+            campaign=k.campaign,
+            views=views,
+            visitors=visitors,
+        )
+        for k, views, visitors in counts
+    ]
+    if not rows:
+        return
+    table = VisitCount.__table__
+    statement = _insert(VisitCount).values(rows)
+    new = statement.excluded
+    visitors = (
+        sa.case((new.visitors > table.c.visitors, new.visitors), else_=table.c.visitors)
+        if absolute
+        else table.c.visitors + new.visitors
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day", "kind", "path", "source", "campaign"],
+            set_={"views": table.c.views + new.views, "visitors": visitors},
+        )
+    )
+
+
+class DatabaseStore:
+    """Counts kept in the database only: one transaction per beacon."""
+
+    def salt(self, day: date) -> bytes:
+        found = db.session.get(VisitSalt, day)
+        if found is None:
+            db.session.execute(
+                _insert(VisitSalt)
+                .values(day=day, salt=secrets.token_bytes(32))
+                .on_conflict_do_nothing()
+            )
+            found = db.session.get(VisitSalt, day)
+        return found.salt
+
+    def record(self, day: date, keys: list[Key], address: str, user_agent: str) -> None:
+        salt = self.salt(day)
+        counts = []
+        for key in keys:
+            seen = _insert(VisitSeen).values(
+                day=day, hash=visitor_hash(salt, address, user_agent, key)
+            )
+            new = db.session.execute(seen.on_conflict_do_nothing()).rowcount
+            counts.append((key, 1, 1 if new else 0))
+        add_counts(day, counts)
+
+    def fold(self, day: date) -> None:
+        """Nothing to fold: the database already holds every count."""
+
+    def forget_before(self, today: date) -> None:
+        db.session.execute(sa.delete(VisitSalt).where(VisitSalt.day < today))
+        db.session.execute(sa.delete(VisitSeen).where(VisitSeen.day < today))
+
+
+class RedisStore:
+    """Counts gathered in Redis, one pipeline per beacon, and folded into the database."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._salts: dict[date, bytes] = {}  # this worker's copy of today's salt only
+        self._lock = threading.Lock()
+
+    def _name(self, *parts) -> str:
+        return ":".join((self.prefix, *map(str, parts)))
+
+    def salt(self, day: date) -> bytes:
+        cached = self._salts.get(day)
+        if cached is not None:
+            return cached
+        name = self._name("salt", day)
+        # Gone at the end of the UK day (and a few minutes' grace for late beacons).
+        end = uktime.midnight(day + timedelta(days=1)) + timedelta(minutes=5)
+        self.client.set(name, secrets.token_bytes(32), nx=True, exat=int(end.timestamp()))
+        salt = self.client.get(name)
+        with self._lock:
+            self._salts = {day: salt}  # drop any earlier day's salt from memory
+        return salt
+
+    def record(self, day: date, keys: list[Key], address: str, user_agent: str) -> None:
+        salt = self.salt(day)
+        ttl = timedelta(days=KEEP_REDIS_DAYS)
+        pipe = self.client.pipeline(transaction=False)
+        views = self._name("views", day)
+        pipe.sadd(self._name("days"), day.isoformat())
+        for key in keys:
+            text = key.text()
+            pipe.hincrby(views, text, 1)
+            seen = self._name("seen", day, text)
+            pipe.sadd(seen, visitor_hash(salt, address, user_agent, key))
+            pipe.expire(seen, ttl)
+        pipe.expire(views, ttl)
+        pipe.execute()
+
+    def fold(self, day: date) -> None:
+        """Move `day`'s view counts into the database, with the day's visitors so far."""
+        views = self._name("views", day)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hgetall(views)
+        pipe.delete(views)
+        found, _ = pipe.execute()
+        if not found:
+            return
+        texts = [text.decode() for text in found]
+        pipe = self.client.pipeline(transaction=False)
+        for text in texts:
+            pipe.scard(self._name("seen", day, text))
+        sizes = pipe.execute()
+        add_counts(
+            day,
+            [
+                (Key.from_text(text), int(found[text.encode()]), size)
+                for text, size in zip(texts, sizes, strict=True)
+            ],
+            absolute=True,
+        )
+
+    def forget_before(self, today: date) -> None:
+        for raw in self.client.smembers(self._name("days")):
+            day = date.fromisoformat(raw.decode())
+            if day >= today:
+                continue
+            self.fold(day)
+            doomed = [self._name("salt", day), self._name("views", day)]
+            doomed += list(self.client.scan_iter(match=self._name("seen", day, "*"), count=500))
+            self.client.delete(*doomed)
+            self.client.srem(self._name("days"), raw)
+        db.session.execute(sa.delete(VisitSalt).where(VisitSalt.day < today))
+        db.session.execute(sa.delete(VisitSeen).where(VisitSeen.day < today))
+        with self._lock:
+            self._salts = {d: s for d, s in self._salts.items() if d >= today}
+
+    def all_keys(self) -> list[bytes]:
+        """Every key this store holds in Redis (for tests and the privacy check)."""
+        return list(self.client.scan_iter(match=self._name("*"), count=500))
+
+
+def init_app(app: Flask) -> None:
+    """Choose the store: Redis when REDIS_URL is set (unless INSIGHTS_STORE says otherwise)."""
+    url = app.config.get("REDIS_URL")
+    choice = app.config.get("INSIGHTS_STORE") or ("redis" if url else "database")
+    if choice == "redis":
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        prefix = app.config.get("INSIGHTS_KEY_PREFIX", "insights")
+        app.extensions["insights_store"] = RedisStore(client, prefix)
+    else:
+        app.extensions["insights_store"] = DatabaseStore()
+
+
+def current() -> DatabaseStore | RedisStore:
+    return current_app.extensions["insights_store"]
+
+
+def roll_over(today: date | None = None) -> None:
+    """Bring the counts up to date and delete every salt and visitor hash of past days
+    (flushes; the caller commits)."""
+    today = today or uktime.today()
+    store = current()
+    store.forget_before(today)
+    store.fold(today)
