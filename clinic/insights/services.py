@@ -281,14 +281,18 @@ class LookAt:
 
 
 def look_at(rows: list[Row], min_visitors: int = MIN_VISITORS) -> LookAt:
-    """Pick rows with many visitors and few bookings (under half the overall rate), and rows
-    whose calls, once due, mostly did not take place."""
-    overall = rate(sum(r.bookings for r in rows), sum(r.visitors for r in rows)) or 0
-    few = [
-        r
-        for r in rows
-        if r.visitors >= min_visitors and (r.visit_rate or 0) < max(overall / 2, 1e-9)
-    ]
+    """Pick rows with many visitors and few bookings (under half the rate of all the other
+    rows together), and rows whose calls, once due, mostly did not take place."""
+    all_bookings = sum(r.bookings for r in rows)
+    all_visitors = sum(r.visitors for r in rows)
+
+    def books_rarely(row: Row) -> bool:
+        others = rate(all_bookings - row.bookings, all_visitors - row.visitors)
+        return row.visitors >= min_visitors and (
+            row.bookings == 0 or (others is not None and row.visit_rate < others / 2)
+        )
+
+    few = [r for r in rows if books_rarely(r)]
     not_done = [
         r for r in rows if r.calls_due >= MIN_CALLS_DUE and r.calls_done / r.calls_due < 0.5
     ]

@@ -10,6 +10,7 @@ and sets the visitors from the sets' sizes.
 
 import secrets
 import threading
+import time
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -85,8 +86,9 @@ class DatabaseStore:
             seen = _insert(VisitSeen).values(
                 day=day, hash=visitor_hash(salt, address, user_agent, key)
             )
-            new = db.session.execute(seen.on_conflict_do_nothing()).rowcount
-            counts.append((key, 1, 1 if new else 0))
+            # RETURNING gives a row only when the hash was new (rowcount is not reliable here).
+            new = db.session.execute(seen.on_conflict_do_nothing().returning(VisitSeen.day))
+            counts.append((key, 1, 1 if new.first() else 0))
         add_counts(day, counts)
 
     def fold(self, day: date) -> None:
@@ -116,7 +118,8 @@ class RedisStore:
         name = self._name("salt", day)
         # Gone at the end of the UK day (and a few minutes' grace for late beacons).
         end = uktime.midnight(day + timedelta(days=1)) + timedelta(minutes=5)
-        self.client.set(name, secrets.token_bytes(32), nx=True, exat=int(end.timestamp()))
+        expires = max(int(end.timestamp()), int(time.time()) + 300)
+        self.client.set(name, secrets.token_bytes(32), nx=True, exat=expires)
         salt = self.client.get(name)
         with self._lock:
             self._salts = {day: salt}  # drop any earlier day's salt from memory

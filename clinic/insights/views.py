@@ -41,6 +41,7 @@ def index():
         look_at=services.look_at(rows),
         charts=services.charts_for(period),
         columns=services.COLUMNS,
+        min_visitors=services.MIN_VISITORS,
         dimensions=services.DIMENSIONS,
         presets=services.PRESETS,
         args=request.args,
