@@ -130,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     from clinic.content.admin import bp as content_admin_bp
     from clinic.content.views import bp as content_bp
     from clinic.health import bp as health_bp
+    from clinic.insights import beacon as insights_beacon
     from clinic.insights import bp as insights_bp
     from clinic.insights import store as insights_store
     from clinic.insights import views as _insights_views  # noqa: F401 - adds the routes to bp
@@ -154,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     insights_store.init_app(app)
+    insights_beacon.init_app(app)
     app.register_blueprint(content_admin_bp)
     nav.init_app(app)
 

@@ -11,6 +11,7 @@ from clinic import uktime
 from clinic.booking.models import Booking
 from clinic.content.models import Redirect
 from clinic.extensions import db
+from clinic.insights import beacon as beacon_module
 from clinic.insights import services, store, visitors
 from clinic.insights.models import VisitCount, VisitSalt, VisitSeen
 from clinic.insights.visitors import Key
@@ -35,6 +36,7 @@ def counting(app, request):
     app.config["INSIGHTS_STORE"] = request.param
     app.config["INSIGHTS_KEY_PREFIX"] = f"test-{os.getpid()}-insights"
     store.init_app(app)
+    beacon_module.per_minute = beacon_module.PerMinute()  # each test starts with no counts
     chosen = app.extensions["insights_store"]
     yield app
     if isinstance(chosen, store.RedisStore):
@@ -316,7 +318,7 @@ def test_only_this_sites_pages_may_send_a_beacon(counting, headers, status):
 def test_a_beacon_is_small_and_limited(counting):
     client = counting.test_client()
     assert beacon(client, c="x" * 5000).status_code == 413
-    counting.config["INSIGHTS_BEACON_RATE_LIMIT"] = "3 per minute"
+    counting.config["INSIGHTS_BEACONS_PER_MINUTE"] = 3
     codes = [beacon(client, address="192.0.2.9").status_code for _ in range(4)]
     assert codes == [204, 204, 204, 429]
     assert beacon(client, p="/book/manage/some-token").status_code == 204
