@@ -519,3 +519,18 @@ def test_a_custom_period_is_shown(app):
     response = client.get(f"/admin/insights/?from={start}&to={today}")
     assert response.status_code == 200
     assert uktime.date_text(start) in response.get_data(as_text=True)
+
+
+def test_the_privacy_notice_says_what_is_counted_and_why_no_consent_is_asked(demo, client):
+    text = soup(client.get("/privacy")).get_text(" ", strip=True)
+    for words in (
+        "Counting visits",
+        "the address of the page on our site",
+        "never the full address you came from",
+        "utm_source and utm_campaign",
+        "random value that we create each day",
+        "We never store your internet address or your browser's full description",
+        "Global Privacy Control",
+        "why we do not ask for your consent",
+    ):
+        assert words in text, words

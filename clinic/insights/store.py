@@ -24,6 +24,8 @@ from clinic.extensions import db
 from clinic.insights.models import VisitCount, VisitSalt, VisitSeen
 from clinic.insights.visitors import Key, visitor_hash
 
+__all__ = ["Key", "add_counts", "roll_over"]
+
 KEEP_REDIS_DAYS = 3  # a missed fold is caught up within this; then Redis forgets anyway
 
 
