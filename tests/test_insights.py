@@ -534,3 +534,17 @@ def test_the_privacy_notice_says_what_is_counted_and_why_no_consent_is_asked(dem
         "why we do not ask for your consent",
     ):
         assert words in text, words
+
+
+def test_without_redis_the_first_beacon_of_a_day_deletes_the_day_before(app):
+    app.config["INSIGHTS_STORE"] = "database"
+    store.init_app(app)
+    with app.app_context():
+        chosen = store.current()
+        key = Key("view", "/", "(direct)", "(none)")
+        chosen.record(date(2026, 3, 10), [key], "203.0.113.1", CHROME)
+        db.session.commit()
+        chosen.record(date(2026, 3, 11), [key], "203.0.113.1", CHROME)
+        db.session.commit()
+        assert set(db.session.scalars(sa.select(VisitSalt.day))) == {date(2026, 3, 11)}
+        assert set(db.session.scalars(sa.select(VisitSeen.day))) == {date(2026, 3, 11)}

@@ -73,6 +73,8 @@ class DatabaseStore:
     def salt(self, day: date) -> bytes:
         found = db.session.get(VisitSalt, day)
         if found is None:
+            # The day's first beacon: yesterday's salt and hashes go now, cron or not.
+            self.forget_before(day)
             db.session.execute(
                 _insert(VisitSalt)
                 .values(day=day, salt=secrets.token_bytes(32))
