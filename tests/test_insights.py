@@ -548,3 +548,18 @@ def test_without_redis_the_first_beacon_of_a_day_deletes_the_day_before(app):
         db.session.commit()
         assert set(db.session.scalars(sa.select(VisitSalt.day))) == {date(2026, 3, 11)}
         assert set(db.session.scalars(sa.select(VisitSeen.day))) == {date(2026, 3, 11)}
+
+
+def test_the_insights_page_is_valid_html(known_funnel, tmp_path):
+    from tests.test_html_validity import run_vnu
+
+    make_users(known_funnel)
+    client = known_funnel.test_client()
+    login(client, "marketer")
+    files = []
+    for name, query in (("table", "days=30&sort=done_rate&order=asc"), ("bad", "from=x&to=y")):
+        target = tmp_path / f"insights-{name}.html"
+        target.write_bytes(client.get(f"/admin/insights/?{query}").get_data())
+        files.append(target)
+    messages = run_vnu(files)
+    assert messages == [], messages

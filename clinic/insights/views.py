@@ -1,5 +1,7 @@
 """The insights page and its CSV: counts and rates per article, source or campaign."""
 
+from datetime import date
+
 from flask import Response, current_app, render_template, request
 
 from clinic.audit.services import record
@@ -25,6 +27,14 @@ def _report():
     return period, errors, dimension, sort, descending, rows
 
 
+def _date_or_empty(value: str) -> str:
+    """A date input may only hold a real date: give back what was typed when it is one."""
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        return ""
+
+
 @bp.get("/")
 def index():
     """Show the funnel table, what to look at, and daily charts for the chosen period."""
@@ -45,6 +55,7 @@ def index():
         dimensions=services.DIMENSIONS,
         presets=services.PRESETS,
         args=request.args,
+        typed={name: _date_or_empty(request.args.get(name, "")) for name in ("from", "to")},
     )
     return page, 400 if errors else 200
 
