@@ -3,11 +3,14 @@ database later. Either way each day has its own random salt, deleted when the da
 
 Without Redis every beacon is one short transaction: the visitor's hash for each key is
 inserted into `visit_seen` (a repeat is ignored), and the counts are upserted with one more
-view, and one more visitor when the hash was new. With Redis a beacon is one round trip (a
-hash of view counts and a set of hashes per key); `fold` moves the views into the database
+view, and one more visitor when the hash was new. With Redis a beacon waits for nothing:
+each worker batches beacons for up to a second and sends them in one round trip (a hash of
+view counts and a set of hashes per key); `fold` moves the views into the database
 and sets the visitors from the sets' sizes.
 """
 
+import atexit
+import logging
 import secrets
 import threading
 import time
@@ -27,6 +30,11 @@ from clinic.insights.visitors import Key, visitor_hash
 __all__ = ["Key", "add_counts", "roll_over"]
 
 KEEP_REDIS_DAYS = 3  # a missed fold is caught up within this; then Redis forgets anyway
+# A worker sends its beacons to Redis in batches: one round trip per FLUSH_AFTER beacons, or
+# within FLUSH_SECONDS of the first, so the beacon itself costs no wait at all.
+FLUSH_AFTER = 50
+FLUSH_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 def _insert(model):
@@ -104,13 +112,16 @@ class DatabaseStore:
 
 
 class RedisStore:
-    """Counts gathered in Redis, one pipeline per beacon, and folded into the database."""
+    """Counts gathered in Redis, in batches per worker, and folded into the database."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
         self._salts: dict[date, bytes] = {}  # this worker's copy of today's salt only
         self._lock = threading.Lock()
+        self._batch: list[tuple[date, list[tuple[str, str]]]] = []
+        self._timer: threading.Timer | None = None
+        atexit.register(self.flush)  # a worker that stops sends what it still holds
 
     def _name(self, *parts) -> str:
         return ":".join((self.prefix, *map(str, parts)))
@@ -130,22 +141,53 @@ class RedisStore:
         return salt
 
     def record(self, day: date, keys: list[Key], address: str, user_agent: str) -> None:
+        """Add one beacon's counts to this worker's batch; the batch goes to Redis in one
+        round trip once it holds FLUSH_AFTER beacons or is FLUSH_SECONDS old."""
         salt = self.salt(day)
+        hashes = [(key.text(), visitor_hash(salt, address, user_agent, key)) for key in keys]
+        with self._lock:
+            self._batch.append((day, hashes))
+            due = len(self._batch) >= FLUSH_AFTER
+            if not due and self._timer is None:
+                self._timer = threading.Timer(FLUSH_SECONDS, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the batch to Redis: views per key in a hash, visitor hashes in a set per key."""
+        with self._lock:
+            batch, self._batch = self._batch, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if not batch:
+            return
         ttl = timedelta(days=KEEP_REDIS_DAYS)
+        views: dict[tuple[date, str], int] = {}
+        seen: dict[tuple[date, str], set[str]] = {}
+        for day, hashes in batch:
+            for text, value in hashes:
+                views[day, text] = views.get((day, text), 0) + 1
+                seen.setdefault((day, text), set()).add(value)
         pipe = self.client.pipeline(transaction=False)
-        views = self._name("views", day)
-        pipe.sadd(self._name("days"), day.isoformat())
-        for key in keys:
-            text = key.text()
-            pipe.hincrby(views, text, 1)
-            seen = self._name("seen", day, text)
-            pipe.sadd(seen, visitor_hash(salt, address, user_agent, key))
-            pipe.expire(seen, ttl)
-        pipe.expire(views, ttl)
-        pipe.execute()
+        for day in {day for day, _ in batch}:
+            pipe.sadd(self._name("days"), day.isoformat())
+            pipe.expire(self._name("views", day), ttl)
+        for (day, text), count in views.items():
+            pipe.hincrby(self._name("views", day), text, count)
+            name = self._name("seen", day, text)
+            pipe.sadd(name, *seen[day, text])
+            pipe.expire(name, ttl)
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            log.warning("%d visit beacons could not be counted", len(batch), exc_info=True)
 
     def fold(self, day: date) -> None:
         """Move `day`'s view counts into the database, with the day's visitors so far."""
+        self.flush()
         views = self._name("views", day)
         pipe = self.client.pipeline(transaction=True)
         pipe.hgetall(views)
@@ -168,6 +210,7 @@ class RedisStore:
         )
 
     def forget_before(self, today: date) -> None:
+        self.flush()
         for raw in self.client.smembers(self._name("days")):
             day = date.fromisoformat(raw.decode())
             if day >= today:
