@@ -27,10 +27,19 @@ LUA = Path(__file__).with_name("beacon.lua")
 PREFIX = "bench-insights"
 
 
+def sent(out: str) -> int:
+    """Beacons wrk had answered with 2xx, from its summary."""
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return total - (int(errors.group(1)) if errors else 0)
+
+
 def wrk_beacons(url: str, connections: int, seconds: int) -> dict:
-    subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(LUA), url], capture_output=True
-    )
+    warm = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", "-d2s", "-s", str(LUA), url],
+        capture_output=True,
+        text=True,
+    ).stdout
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
         capture_output=True,
@@ -44,6 +53,7 @@ def wrk_beacons(url: str, connections: int, seconds: int) -> dict:
         "p50": _latency(out, "50%"),
         "p99": _latency(out, "99%"),
         "non2xx": int(errors.group(1)) if errors else 0,
+        "sent": sent(warm) + sent(out),
     }
 
 
@@ -94,12 +104,13 @@ def main() -> int:
                 str(LUA),
                 app + "/visits",
             ],
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             busy_page = wrk(app + ARTICLE, args.connections, args.seconds)
         finally:
-            loader.wait()
+            loaded = sent(loader.communicate()[0])
         time.sleep(2)  # each worker sends its last batch to Redis within a second
         folded = fold_and_count(env)
     finally:
@@ -114,7 +125,8 @@ def main() -> int:
     print(line("beacons POST /visits", beacons))
     print(line("article page alone", page))
     print(line("article page while beacons run", busy_page))
-    print(f"\nviews folded into visit_count: {folded:,}")
+    total = beacons["sent"] + loaded
+    print(f"\nbeacons answered 204: {total:,}; views folded into visit_count: {folded:,}")
     print(
         f"target: 1,000 beacons a second: {beacons['rps']:,.0f} "
         f"({'met' if beacons['rps'] >= 1000 else 'NOT met'})"
