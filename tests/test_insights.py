@@ -1,6 +1,7 @@
 """Cookie-free visit counts and the marketers' funnel: counting is correct and private."""
 
 import os
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -564,3 +565,18 @@ def test_the_insights_page_is_valid_html(known_funnel, tmp_path):
         files.append(target)
     messages = run_vnu(files)
     assert messages == [], messages
+
+
+def test_a_beacon_answers_at_once_while_redis_is_down(app):
+    """Without Redis the beacon still answers 204, and stops asking Redis for a while."""
+    app.config["INSIGHTS_STORE"] = "redis"
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"
+    store.init_app(app)
+    beacon_module.per_minute = beacon_module.PerMinute()
+    client = app.test_client()
+    started = time.monotonic()
+    assert [beacon(client).status_code for _ in range(20)] == [204] * 20
+    assert time.monotonic() - started < 2.0
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(VisitCount)) == 0
+    assert app.extensions["insights_store"]._down_until > time.monotonic()

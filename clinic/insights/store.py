@@ -34,6 +34,7 @@ KEEP_REDIS_DAYS = 3  # a missed fold is caught up within this; then Redis forget
 # within FLUSH_SECONDS of the first, so the beacon itself costs no wait at all.
 FLUSH_AFTER = 50
 FLUSH_SECONDS = 1.0
+RETRY_AFTER_SECONDS = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -121,6 +122,7 @@ class RedisStore:
         self._lock = threading.Lock()
         self._batch: list[tuple[date, list[tuple[str, str]]]] = []
         self._timer: threading.Timer | None = None
+        self._down_until = 0.0
         atexit.register(self.flush)  # a worker that stops sends what it still holds
 
     def _name(self, *parts) -> str:
@@ -130,6 +132,16 @@ class RedisStore:
         cached = self._salts.get(day)
         if cached is not None:
             return cached
+        if time.monotonic() < self._down_until:
+            raise redis.ConnectionError("Redis did not answer a moment ago: not asked again yet")
+        try:
+            return self._new_salt(day)
+        except redis.RedisError:
+            # Never let a missing Redis hold a worker: stop asking for a while.
+            self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+            raise
+
+    def _new_salt(self, day: date) -> bytes:
         name = self._name("salt", day)
         # Gone at the end of the UK day (and a few minutes' grace for late beacons).
         end = uktime.midnight(day + timedelta(days=1)) + timedelta(minutes=5)
@@ -180,9 +192,13 @@ class RedisStore:
             name = self._name("seen", day, text)
             pipe.sadd(name, *seen[day, text])
             pipe.expire(name, ttl)
+        if time.monotonic() < self._down_until:
+            log.warning("%d visit beacons not counted: Redis is down", len(batch))
+            return
         try:
             pipe.execute()
         except redis.RedisError:
+            self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
             log.warning("%d visit beacons could not be counted", len(batch), exc_info=True)
 
     def fold(self, day: date) -> None:
