@@ -1,18 +1,19 @@
-/* Count this page load without a cookie (what is sent: see the privacy notice). */
+/* Count this page load, without a cookie: see "Counting visits" in the privacy notice. */
 (function () {
   "use strict";
-  if (!navigator.sendBeacon || navigator.doNotTrack === "1" || navigator.globalPrivacyControl) { return; }
-  function host(url) { try { return new URL(url).hostname; } catch (e) { return ""; } }
+  var n = navigator;
+  if (!n.sendBeacon || n.doNotTrack === "1" || n.globalPrivacyControl) { return; }
   function send() {
-    var touch = {}, query = new URLSearchParams(location.search), data = new URLSearchParams();
-    try { touch = JSON.parse(sessionStorage.getItem("clinic.firstTouch")) || {}; } catch (e) { touch = {}; }
+    var t = {}, q = new URLSearchParams(location.search), d = new URLSearchParams();
+    try { t = JSON.parse(sessionStorage.getItem("clinic.firstTouch")) || {}; } catch (e) { t = {}; }
     var from = document.querySelector("form.booking-form input[name=from]");
-    data.set("p", location.pathname);
-    data.set("r", host("referrer" in touch ? touch.referrer : document.referrer));
-    data.set("s", touch.utm_source || query.get("utm_source") || "");
-    data.set("c", touch.utm_campaign || query.get("utm_campaign") || "");
-    if (from) { data.set("a", from.value); }
-    navigator.sendBeacon("/visits", data);
+    var ref = "referrer" in t ? t.referrer : document.referrer;
+    try { ref = ref ? new URL(ref).hostname : ""; } catch (e) { ref = ""; }
+    d.set("p", location.pathname); d.set("r", ref);
+    d.set("s", t.utm_source || q.get("utm_source") || "");
+    d.set("c", t.utm_campaign || q.get("utm_campaign") || "");
+    if (from) { d.set("a", from.value); }
+    n.sendBeacon("/visits", d);
   }
   if (document.prerendering) { document.addEventListener("prerenderingchange", send, { once: true }); }
   else if (document.readyState === "complete") { send(); }
