@@ -139,6 +139,11 @@ def register_blueprints(app: Flask) -> None:
     from clinic.content.admin import bp as content_admin_bp
     from clinic.content.views import bp as content_bp
     from clinic.health import bp as health_bp
+    from clinic.insights import beacon as insights_beacon
+    from clinic.insights import bp as insights_bp
+    from clinic.insights import store as insights_store
+    from clinic.insights import views as _insights_views  # noqa: F401 - adds the routes to bp
+    from clinic.insights.beacon import bp as insights_beacon_bp
     from clinic.leads_admin.views import bp as leads_admin_bp
     from clinic.seo.views import bp as seo_bp
 
@@ -154,8 +159,12 @@ def register_blueprints(app: Flask) -> None:
         audit_admin_bp,
         accounts_admin_bp,
         leads_admin_bp,
+        insights_bp,
+        insights_beacon_bp,
     ):
         app.register_blueprint(blueprint)
+    insights_store.init_app(app)
+    insights_beacon.init_app(app)
     app.register_blueprint(content_admin_bp)
     nav.init_app(app)
 

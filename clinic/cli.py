@@ -105,11 +105,13 @@ def init_app(app: Flask) -> None:
     from clinic.backups.cli import backup_command, restore_command
     from clinic.content.cli import content_group
     from clinic.demo.cli import demo_load_command
+    from clinic.insights.cli import insights_group
     from clinic.leads_admin.cli import leads_group
 
     app.cli.add_command(users)
     app.cli.add_command(content_group)
     app.cli.add_command(leads_group)
+    app.cli.add_command(insights_group)
     for command in (
         seed_demo_command,
         serve_command,

@@ -35,6 +35,7 @@ EXPECTED_ROLES = {
     "booking_admin": STAFF,
     "notifications_admin": STAFF,
     "content_admin": MARKETING,
+    "insights": MARKETING,  # visit counts and the funnel: counts and rates, never a person
     "audit_admin": ADMIN_ONLY,
     "accounts_admin": ADMIN_ONLY,
 }

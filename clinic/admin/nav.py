@@ -9,6 +9,7 @@ MENU = [
     ("booking_admin.agenda", "Calls", ("staff",)),
     ("notifications_admin.index", "E-mail log", ("staff",)),
     ("content_admin.index", "Content", ("marketer",)),
+    ("insights.index", "Insights", ("marketer",)),
     ("audit_admin.index", "Audit log", ()),
     ("accounts_admin.users", "Users", ()),
 ]
