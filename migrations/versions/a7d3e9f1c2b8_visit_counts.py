@@ -1,7 +1,7 @@
 """visit counts: cookie-free counts per day, page, source and campaign; the day's salt
 
 Revision ID: a7d3e9f1c2b8
-Revises: c4e8f2a6b1d9
+Revises: e3b5d7f9a1c2
 Create Date: 2026-12-04 18:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7d3e9f1c2b8'
-down_revision = 'c4e8f2a6b1d9'
+down_revision = 'e3b5d7f9a1c2'
 branch_labels = None
 depends_on = None
 
