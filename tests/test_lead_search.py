@@ -100,6 +100,7 @@ SEARCHES = dict(
         ("+447911123456", ["Ada Lovelace"]),
         ("(07911) 123-456", ["Ada Lovelace"]),
         ("0044 7911 123 456", ["Ada Lovelace"]),
+        ("+44 (0)7911 123456", ["Ada Lovelace"]),
         ("3456", ["Ada Lovelace"]),
         ("0161 496 0000", ["Grace Hopper"]),
         ("7700 900", ["Alan Turing"]),

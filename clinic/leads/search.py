@@ -43,8 +43,9 @@ def include_name(name, type_, parent_names) -> bool:
 
 
 def phone_terms(q: str) -> set[str]:
-    """Return forms of a typed phone number as stored (E.164), e.g. 07911 123456 -> 7911123456
-    and +447911123456; nothing for a query that is not a number."""
+    """Return the digits to look for in stored numbers (E.164) when `q` reads as a phone
+    number, e.g. 07911 123456, +44 (0)7911 123456 and 0044 7911 123456 -> 7911123456; nothing
+    for a query that is not a number."""
     if not PHONE_LIKE.fullmatch(q):
         return set()
     terms = {re.sub(r"[^0-9]", "", q).lstrip("0")}
@@ -52,9 +53,11 @@ def phone_terms(q: str) -> set[str]:
         number = phonenumbers.parse(q, "GB")
     except phonenumbers.NumberParseException:
         pass
-    else:
-        terms.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-    return {term for term in terms if len(term) >= TRIGRAM}
+    else:  # the number without its country code: part of the stored form in any country
+        terms.add(phonenumbers.national_significant_number(number))
+    terms = {term for term in terms if len(term) >= TRIGRAM}
+    # A term holding another finds nothing more, and its common digits (447...) cost time.
+    return {term for term in terms if not any(other in term for other in terms - {term})}
 
 
 def matching(q: str):
