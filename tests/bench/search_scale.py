@@ -4,7 +4,8 @@ Builds each database as tests/bench/admin_scale.py does (demo-load; `--keep DIR`
 SQLite files, `--postgres ADMIN_URL` makes scratch PostgreSQL databases) and times each search
 two ways: the queries alone (the page of 25, the total and the counts per status, as the
 leads list runs them) and the whole `/admin/leads?q=...` page through Flask's test client.
-Prints p50/p95 in ms, and how many leads each search finds.
+Prints p50/p95 in ms, the CPU time of the queries, how many leads each search finds, and the
+load average (on a shared machine the wall times grow with it).
 
     python -m tests.bench.search_scale --sizes 100000 --keep /tmp/bench
     python -m tests.bench.search_scale --sizes 100000 --postgres \\
@@ -12,6 +13,7 @@ Prints p50/p95 in ms, and how many leads each search finds.
 """
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -29,22 +31,25 @@ from tests.bench.admin_scale import (
 )
 
 
-def time_queries(q: str, repeat: int) -> tuple[Timing, int]:
-    """Run the list's three search queries once to warm up, then `repeat` times."""
+def time_queries(q: str, repeat: int) -> tuple[Timing, Timing, int]:
+    """Run the list's three search queries once to warm up, then `repeat` times; return the
+    wall times, this process's CPU times (on SQLite the whole cost, whatever else the machine
+    runs; on PostgreSQL only the client's part) and how many leads match."""
     lead_filter = queries.LeadFilter(q=queries._text({"q": q}, "q"))
-    timing, found = Timing(), 0
+    wall, cpu, found = Timing(), Timing(), 0
     for attempt in range(repeat + 1):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         found = queries.page_of_leads(lead_filter).total
         queries.status_counts(lead_filter)
-        elapsed = time.perf_counter() - started
+        elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
         db.session.rollback()
         if attempt:
-            timing.seconds.append(elapsed)
-    return timing, found
+            wall.seconds.append(elapsed)
+            cpu.seconds.append(elapsed_cpu)
+    return wall, cpu, found
 
 
-def measure(app, repeat: int) -> list[tuple[str, str, Timing, int, Timing]]:
+def measure(app, repeat: int) -> list[tuple]:
     with app.app_context():
         lead = _middle_lead()
         searches, urls = search_searches(lead), search_pages(lead)
@@ -52,18 +57,19 @@ def measure(app, repeat: int) -> list[tuple[str, str, Timing, int, Timing]]:
     client = signed_in_client(app)
     pages = [time_page(client, url, repeat) for _label, url in urls]
     return [
-        (label, q, timing, found, page)
-        for (label, q), (timing, found), page in zip(searches, alone, pages, strict=True)
+        (label, q, found, wall, cpu, page)
+        for (label, q), (wall, cpu, found), page in zip(searches, alone, pages, strict=True)
     ]
 
 
 def print_table(size: int, database: str, rows) -> None:
-    print(f"\nSearch at {size:,} leads, {database}, ms (queries alone; whole page in-process)\n")
-    print("| search | q | found | queries p50 | queries p95 | page p50 | page p95 |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for label, q, timing, found, page in rows:
+    load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"\nSearch at {size:,} leads, {database}, ms; load average {load}\n")
+    print("| search | q | found | queries p50 | queries p95 | CPU p50 | page p50 | page p95 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, q, found, wall, cpu, page in rows:
         print(
-            f"| {label} | `{q}` | {found:,} | {timing.p50:.1f} | {timing.p95:.1f} | "
+            f"| {label} | `{q}` | {found:,} | {wall.p50:.1f} | {wall.p95:.1f} | {cpu.p50:.1f} | "
             f"{page.p50:.1f} | {page.p95:.1f} |"
         )
 
