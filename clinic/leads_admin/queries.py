@@ -6,7 +6,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
@@ -15,6 +14,7 @@ from clinic.booking.models import CALL_LENGTH, Booking
 from clinic.content.models import Clinic
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
+from clinic.leads import search as lead_search
 from clinic.leads.models import LEAD_STATUSES, Lead
 from clinic.leads.services import owner_emails
 from clinic.notifications.models import OutboxMessage
@@ -34,7 +34,6 @@ MAX_TEXT = 200
 # Leads exist only from this century; the bounds keep date arithmetic away from overflow.
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
-LIKE_ESCAPE = "\\"
 
 
 @dataclass(frozen=True)
@@ -140,30 +139,9 @@ def _page(raw: str | None) -> int:
     return MAX_PAGE if len(raw) > 9 else min(max(int(raw), 1), MAX_PAGE)
 
 
-def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _phone_terms(q: str) -> set[str]:
-    """Return forms of a typed phone number as stored (E.164), e.g. 07911 123456 -> 7911123456."""
-    if not re.fullmatch(r"[0-9\s+().-]{4,}", q):
-        return set()
-    terms = {re.sub(r"[^0-9]", "", q).lstrip("0")}
-    try:
-        number = phonenumbers.parse(q, "GB")
-    except phonenumbers.NumberParseException:
-        return {term for term in terms if len(term) >= 3}
-    terms.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-    return {term for term in terms if len(term) >= 3}
-
-
 def _search(q: str):
-    pattern = _like(q)
-    matches = [column.ilike(pattern, escape=LIKE_ESCAPE) for column in (Lead.name, Lead.email)]
-    for term in {q, *_phone_terms(q)}:
-        matches.append(Lead.phone.ilike(_like(term), escape=LIKE_ESCAPE))
-    return sa.or_(*matches)
+    """Match the search words on the lead search index (clinic/leads/search.py)."""
+    return lead_search.matching(q)
 
 
 def conditions(lead_filter: LeadFilter, with_status: bool = True) -> list:

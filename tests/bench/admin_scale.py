@@ -22,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
+import phonenumbers
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
@@ -32,6 +34,7 @@ from clinic.content.models import Article
 from clinic.content.seed import seed_demo
 from clinic.dbtypes import utcnow
 from clinic.demo import services as demo
+from clinic.demo import volume
 from clinic.extensions import db
 from clinic.leads.models import Lead
 from clinic.uktime import UK
@@ -49,7 +52,6 @@ def admin_pages(app) -> list[tuple[str, str]]:
         lead = _middle_lead()
         article = db.session.scalar(sa.select(Article.slug).order_by(Article.slug))
         leads = db.session.scalar(sa.select(sa.func.count()).select_from(Lead))
-    local = lead.email.split("@")[0].rsplit(".", 1)[0]
     today = utcnow().astimezone(UK).date()
     last = max(1, math.ceil(leads / 25))
     return [
@@ -68,10 +70,7 @@ def admin_pages(app) -> list[tuple[str, str]]:
         ("leads clinic+status+sort=name", "/admin/leads?clinic=london&status=contacted&sort=name"),
         (f"leads page={DEEP_PAGE}", f"/admin/leads?page={DEEP_PAGE}"),
         ("leads last page", f"/admin/leads?page={last}"),
-        ("search q=smith", "/admin/leads?q=smith"),
-        ("search e-mail fragment", f"/admin/leads?q={local[2:9]}"),
-        ("search phone fragment", f"/admin/leads?q={lead.phone[-6:]}"),
-        ("search, no match", "/admin/leads?q=zzqx"),
+        *search_pages(lead),
         ("lead page", f"/admin/leads/{lead.id}"),
         ("calls agenda", "/admin/bookings"),
         ("audit log", "/admin/audit"),
@@ -84,6 +83,29 @@ def admin_pages(app) -> list[tuple[str, str]]:
         ("e-mail log status=failed", "/admin/emails?status=failed"),
         ("content list", "/admin/content/"),
     ]
+
+
+def search_searches(lead: Lead) -> list[tuple[str, str]]:
+    """Return (label, q) for staff searches, with values taken from one lead's details."""
+    local = lead.email.split("@")[0].rsplit(".", 1)[0]
+    national = phonenumbers.format_number(
+        phonenumbers.parse(lead.phone), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    return [
+        ("search q=smith", "smith"),
+        ("search surname prefix", lead.name.split()[-1][:4]),
+        ("search full name", lead.name),
+        ("search e-mail fragment", local[2:9]),
+        ("search phone fragment", lead.phone[-6:]),
+        ("search phone, UK format", national),
+        ("search e-mail domain (most leads)", volume.DOMAIN.split(".")[0]),
+        ("search, two letters", "jo"),
+        ("search, no match", "zzqx"),
+    ]
+
+
+def search_pages(lead: Lead) -> list[tuple[str, str]]:
+    return [(label, "/admin/leads?" + urlencode({"q": q})) for label, q in search_searches(lead)]
 
 
 def _middle_lead() -> Lead:
