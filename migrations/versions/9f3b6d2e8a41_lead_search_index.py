@@ -14,7 +14,7 @@ erasure, purge, demo-load's bulk inserts, a restore) keeps it right without know
 Upgrading fills the index from the leads already there.
 
 Revision ID: 9f3b6d2e8a41
-Revises: c4e8f2a6b1d9
+Revises: a7d3e9f1c2b8
 Create Date: 2026-12-04 18:45:00
 
 """
@@ -23,7 +23,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9f3b6d2e8a41'
-down_revision = 'c4e8f2a6b1d9'
+down_revision = 'a7d3e9f1c2b8'
 branch_labels = None
 depends_on = None
 
