@@ -118,8 +118,10 @@ class LeadsExport:
     exactly those cases, or need a second entry (the audit table is append-only).
     """
 
-    def __init__(self, lead_filter: LeadFilter, now: datetime | None = None, batch=EXPORT_BATCH):
-        self.batch = batch
+    def __init__(
+        self, lead_filter: LeadFilter, now: datetime | None = None, batch: int | None = None
+    ):
+        self.batch = batch or EXPORT_BATCH
         self.query = queries.export_select(lead_filter, now or utcnow())
         self.connection = _snapshot(db.engine)
         try:
