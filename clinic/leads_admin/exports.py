@@ -139,8 +139,9 @@ class LeadsExport:
             # A server-side cursor on PostgreSQL, fetchmany on SQLite; for this statement only
             # (the batch queries beside it are ordinary ones).
             streamed = self.query.execution_options(stream_results=True, yield_per=self.batch)
-            for part in self.connection.execute(streamed).partitions():
-                yield csv_lines(csv_row(row) for row in self._rows(part, owners))
+            with self.connection.execute(streamed) as result:  # closes the cursor if cut short
+                for part in result.partitions():
+                    yield csv_lines(csv_row(row) for row in self._rows(part, owners))
         finally:
             self.close()
 

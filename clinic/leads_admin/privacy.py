@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from clinic.audit.services import record
+from clinic.audit.services import record_many
 from clinic.booking.models import CALL_LENGTH, Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
@@ -207,9 +207,9 @@ def purge_in_batches(
             return
         after = ids[-1]
         claimed = _claim(rules, ids)
-        for lead_id, summary in erase_leads(claimed, now).items():
-            detail = f"retention: older than {older_than_days} days; " + summary
-            record("lead_erased", "lead", lead_id, detail)
+        reason = f"retention: older than {older_than_days} days; "
+        summaries = erase_leads(claimed, now)
+        record_many("lead_erased", "lead", {i: reason + text for i, text in summaries.items()})
         db.session.flush()
         yield len(claimed)
 
