@@ -394,24 +394,31 @@ def bookings_of(lead_id: int) -> list[Booking]:
     return list(db.session.scalars(query))
 
 
-def among(column, ids: list[int]):
+def among(column, ids: list[int], dialect: str):
     """`column IN ids`; on PostgreSQL `= ANY(array)`, one parameter that psycopg parses once,
     where 500 placeholders are parsed again on every query (too long for its cache)."""
-    if db.engine.dialect.name == "postgresql":
+    if dialect == "postgresql":
         return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
     return column.in_(ids)
+
+
+def _runner(connection) -> tuple:
+    """Return (execute, dialect name) for `connection`, or for the session when None."""
+    if connection is not None:
+        return connection.execute, connection.dialect.name
+    return db.session.execute, db.engine.dialect.name
 
 
 def clinic_names_by_lead(lead_ids: list[int], connection=None) -> dict[int, list[str]]:
     """Return the clinics each lead booked with, in the order of their calls (read through
     `connection` when given: the export reads everything in its own snapshot)."""
-    execute = (connection or db.session).execute
+    execute, dialect = _runner(connection)
     names: dict[int, list[str]] = {}
     for start in range(0, len(lead_ids), 500):
         query = (
             sa.select(Booking.lead_id, Clinic.name)
             .join(Clinic, Booking.clinic_id == Clinic.id)
-            .where(among(Booking.lead_id, lead_ids[start : start + 500]))
+            .where(among(Booking.lead_id, lead_ids[start : start + 500], dialect))
             .order_by(Booking.starts_at, Booking.id)
         )
         for lead_id, name in execute(query):
@@ -422,12 +429,12 @@ def clinic_names_by_lead(lead_ids: list[int], connection=None) -> dict[int, list
 
 def call_counts_by_lead(lead_ids: list[int], connection=None) -> dict[int, dict[str, int]]:
     """Return how many of each lead's calls are booked, done, missed or cancelled."""
-    execute = (connection or db.session).execute
+    execute, dialect = _runner(connection)
     counts: dict[int, dict[str, int]] = {}
     for start in range(0, len(lead_ids), 500):
         query = (
             sa.select(Booking.lead_id, Booking.status, sa.func.count())
-            .where(among(Booking.lead_id, lead_ids[start : start + 500]))
+            .where(among(Booking.lead_id, lead_ids[start : start + 500], dialect))
             .group_by(Booking.lead_id, Booking.status)
         )
         for lead_id, status, number in execute(query):

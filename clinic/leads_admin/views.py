@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -94,7 +93,9 @@ def export_csv():
         raise
     name = f"leads-{uktime.today():%Y-%m-%d}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    response = Response(stream_with_context(export.chunks()), mimetype="text/csv", headers=headers)
+    # No stream_with_context: the rows come from the export's own connection, so the request
+    # context and its session end here rather than staying open for the whole download.
+    response = Response(export.chunks(), mimetype="text/csv", headers=headers)
     response.call_on_close(export.close)  # also when the stream never started
     return response
 
