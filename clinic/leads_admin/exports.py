@@ -66,30 +66,31 @@ def _calls(counts: dict[str, int]) -> str:
     return "; ".join(f"{CALL_LABELS[s]} {counts[s]}" for s in order if counts.get(s))
 
 
-def csv_row(row: Row) -> list[str]:
-    lead = row.lead
-    cells = [
+def csv_row(row: Row) -> list:
+    """Return one lead's cells; every cell a person could have typed is neutralised (the id,
+    times, status and call counts are the system's own and cannot start a formula)."""
+    lead, safe = row.lead, neutralise
+    return [
         lead.id,
         uk_time(lead.created_at),
-        lead.name,
-        lead.email,
-        dialable(lead.phone),
+        safe(lead.name),
+        safe(lead.email),
+        safe(dialable(lead.phone)),
         lead.status,
-        row.owner,
-        "; ".join(row.clinics),
+        safe(row.owner),
+        safe("; ".join(row.clinics)),
         uk_time(row.next_call),
         _calls(row.calls),
-        lead.source_article,
-        lead.utm_source,
-        lead.utm_medium,
-        lead.utm_campaign,
-        lead.utm_term,
-        lead.utm_content,
-        lead.landing_page,
-        lead.referrer,
+        safe(lead.source_article),
+        safe(lead.utm_source),
+        safe(lead.utm_medium),
+        safe(lead.utm_campaign),
+        safe(lead.utm_term),
+        safe(lead.utm_content),
+        safe(lead.landing_page),
+        safe(lead.referrer),
         "yes" if lead.marketing_opt_in else "no",
     ]
-    return [neutralise(cell) for cell in cells]
 
 
 def leads_csv(rows: list[Row]) -> str:
@@ -109,7 +110,8 @@ class LeadsExport:
     Opening it counts the rows in a snapshot of its own connection (PostgreSQL REPEATABLE
     READ, a SQLite read transaction); `chunks()` then reads them from that same snapshot with
     a server-side cursor, EXPORT_BATCH leads at a time, loading each batch's clinics and
-    calls in two queries and writing it with the csv module into a small buffer.
+    calls in one query and writing it with the csv module into a small buffer. It needs
+    nothing from the request, so the view's context and session end before the download.
 
     The audit entry is written by the caller once, with `total`, and committed before the
     first byte leaves: the COUNT shares the rows' snapshot, so the number is exact; and a
@@ -147,8 +149,7 @@ class LeadsExport:
 
     def _rows(self, part, owners: dict[int, str]) -> list[Row]:
         ids = [lead.id for lead in part]
-        clinics = queries.clinic_names_by_lead(ids, self.connection)
-        calls = queries.call_counts_by_lead(ids, self.connection)
+        clinics, calls = queries.clinics_and_calls_by_lead(ids, self.connection)
         return [
             Row(
                 lead,
