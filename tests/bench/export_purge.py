@@ -252,9 +252,10 @@ def measure(url: str, size: int, purge_too: bool) -> dict:
 def print_tables(results: dict[int, dict], database: str) -> None:
     print(f"\nLeads CSV export over HTTP, {database}, gunicorn 2 sync workers\n")
     print(
-        "| leads | rows | first byte ms | total s | rows/s | worker RSS MiB before / peak / after |"
+        "| leads | rows | first byte ms | total s | rows/s | worker CPU s "
+        "| worker RSS MiB before / peak / after |"
     )
-    print("|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---|")
     for size, result in sorted(results.items()):
         for key in ("export", "export_again"):
             e = result[key]
@@ -267,9 +268,9 @@ def print_tables(results: dict[int, dict], database: str) -> None:
     print(f"\nleads purge --older-than {RETENTION_DAYS} while one client books calls\n")
     print(
         "| leads | erased | purge s | leads/s | booking POST p50 before ms | "
-        "p50 during ms | max during ms | POSTs during | errors |"
+        "p50 during ms | max during ms | POSTs during | booked | errors |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, result in sorted(results.items()):
         p = result.get("purge")
         if p:
