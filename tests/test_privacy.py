@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from clinic.booking import availability, catalogue, tokens
 from clinic.booking.models import Booking
+from clinic.content.models import Clinic
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
@@ -359,3 +360,98 @@ def test_purge_help_has_the_cron_line(demo, runner):
 def test_purge_service_refuses_zero_days(demo):
     with demo.app_context(), pytest.raises(ValueError):
         privacy.purge(0)
+
+
+# ---- the purge in batches ----
+
+
+def _with_history(app, lead_ids: list[int], at) -> None:
+    """Give each lead a past call with a message, a note, a booked line and two e-mails."""
+    with app.app_context():
+        clinic_id = db.session.scalar(sa.select(Clinic.id).order_by(Clinic.id))
+        for lead in db.session.scalars(sa.select(Lead).where(Lead.id.in_(lead_ids))):
+            starts = at + timedelta(minutes=15 * lead.id)
+            db.session.add(
+                Booking(lead_id=lead.id, clinic_id=clinic_id, starts_at=starts, status="done")
+            )
+            db.session.add(LeadEvent(lead_id=lead.id, kind="note", detail="Knee", created_at=at))
+            line = f"Booked by {lead.name}"
+            db.session.add(LeadEvent(lead_id=lead.id, kind="booked", detail=line, created_at=at))
+            for status in ("sent", "pending"):
+                db.session.add(
+                    OutboxMessage(
+                        kind="booking.confirmation",
+                        recipients=[lead.email],
+                        subject=f"Your call, {lead.name}",
+                        text_body=f"Dear {lead.name}",
+                        lead_id=lead.id,
+                        status=status,
+                        created_at=at,
+                    )
+                )
+            lead.created_at = at
+        db.session.execute(
+            sa.update(Booking).where(Booking.lead_id.in_(lead_ids)).values(message="My knee")
+        )
+        db.session.commit()
+
+
+def test_purge_in_batches_erases_exactly_the_old_leads_and_their_rows(demo):
+    old = utcnow() - timedelta(days=400)
+    doomed = make_leads(demo, 10, prefix="old")
+    recent = make_leads(demo, 2, prefix="recent")
+    won = make_leads(demo, 1, prefix="won", status="qualified")
+    _with_history(demo, doomed + won, old)
+    _with_history(demo, recent, utcnow() - timedelta(days=2))
+    with demo.app_context():
+        batches = []
+        for erased in privacy.purge_in_batches(30, batch_size=3):
+            db.session.commit()  # as the command does: one transaction per batch
+            batches.append(erased)
+        assert batches == [3, 3, 3, 1]
+        leads = {lead.id: lead for lead in db.session.scalars(sa.select(Lead))}
+        assert {i for i, lead in leads.items() if lead.erased_at} == set(doomed)
+        assert all(leads[i].name is None and leads[i].email is None for i in doomed)
+        assert all(leads[i].name for i in recent + won)
+        messages = dict(db.session.execute(sa.select(Booking.lead_id, Booking.message)).all())
+        assert {messages[i] for i in doomed} == {None}
+        assert {messages[i] for i in recent + won} == {"My knee"}
+        details = db.session.execute(sa.select(LeadEvent.lead_id, LeadEvent.detail)).all()
+        assert {d for i, d in details if i in doomed} == {privacy.ERASED}
+        assert {d for i, d in details if i not in doomed} >= {"Knee"}
+        emails = db.session.execute(
+            sa.select(OutboxMessage.lead_id, OutboxMessage.subject, OutboxMessage.status)
+        ).all()
+        assert {(s, st) for i, s, st in emails if i in doomed} == {
+            (privacy.ERASED, "sent"),
+            (privacy.ERASED, "cancelled"),
+        }
+        assert all(s.startswith("Your call") for i, s, _st in emails if i not in doomed)
+        assert personal_data_in_tables(["old3@example.test"]) == []
+    entries = audits(demo, "lead_erased")
+    assert sorted(e.target_id for e in entries) == sorted(doomed)
+    assert all("bookings=1 calls_cancelled=0 events_erased=2 emails=2" in e.detail for e in entries)
+
+
+def test_purge_leaves_a_lead_that_booked_after_it_was_chosen(demo):
+    """The batch's first statement checks the rules again on the rows it changes."""
+    old = utcnow() - timedelta(days=400)
+    ids = make_leads(demo, 2, prefix="old")
+    _with_history(demo, ids, old)
+    with demo.app_context():
+        rules = privacy.purgeable(timedelta(days=30), utcnow())
+        chosen = list(db.session.scalars(rules.with_only_columns(Lead.id)))
+        clinic_id = db.session.scalar(sa.select(Clinic.id).order_by(Clinic.id))
+        ahead = utcnow() + timedelta(days=3)
+        db.session.add(Booking(lead_id=ids[0], clinic_id=clinic_id, starts_at=ahead))
+        db.session.flush()
+        assert chosen == sorted(ids) and privacy._claim(rules, chosen) == [ids[1]]
+
+
+def test_purge_command_takes_a_batch_size(demo, runner):
+    doomed = make_leads(demo, 3, prefix="old")
+    _with_history(demo, doomed, utcnow() - timedelta(days=400))
+    result = runner.invoke(args=["leads", "purge", "--older-than", "30", "--batch-size", "2"])
+    assert result.exit_code == 0 and "Erased 3 lead(s)" in result.output, result.output
+    refused = runner.invoke(args=["leads", "purge", "--older-than", "30", "--batch-size", "0"])
+    assert refused.exit_code == 2 and "0 is not in the range x>=1" in refused.output

@@ -3,18 +3,26 @@
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
-import phonenumbers
 import sqlalchemy as sa
 
 from clinic import uktime
+from clinic.accounts.models import User
 from clinic.booking.models import Booking
 from clinic.booking.services import STATUS_LABELS as CALL_LABELS
 from clinic.dbtypes import utcnow
+from clinic.extensions import db
 from clinic.leads.models import Lead
-from clinic.leads_admin.queries import Row
+from clinic.leads_admin import queries
+from clinic.leads_admin.dialling import dialable
+from clinic.leads_admin.queries import LeadFilter, Row
 from clinic.notifications.models import OutboxMessage
+
+# Leads read, and CSV lines sent, at a time: memory stays that of one batch.
+EXPORT_BATCH = 1000
+BOM = "\ufeff"  # so that Excel reads UTF-8 names rightly
 
 CSV_COLUMNS = (
     "id",
@@ -39,27 +47,13 @@ CSV_COLUMNS = (
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # one character each: a set test per cell
 
 
 def neutralise(value) -> str:
     """Return the cell as text, with a leading ' when a spreadsheet would read a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def dialable(phone: str | None) -> str:
-    """Write a stored E.164 number as a UK office dials it (07911 123456, or 0033 1 23 45 67 89
-    abroad): a spreadsheet keeps it as text, with no leading ' to strip before dialling."""
-    if not phone:
-        return ""
-    try:
-        number = phonenumbers.parse(phone)
-    except phonenumbers.NumberParseException:
-        return phone
-    if number.country_code == 44:  # the UK (and the islands that share its numbering)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    international = phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    return "00" + phonenumbers.format_number(number, international).removeprefix("+")
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
 
 
 def uk_time(value: datetime | None) -> str:
@@ -72,39 +66,116 @@ def _calls(counts: dict[str, int]) -> str:
     return "; ".join(f"{CALL_LABELS[s]} {counts[s]}" for s in order if counts.get(s))
 
 
-def csv_row(row: Row) -> list[str]:
-    lead = row.lead
-    cells = [
+def csv_row(row: Row) -> list:
+    """Return one lead's cells; every cell a person could have typed is neutralised (the id,
+    times, status and call counts are the system's own and cannot start a formula)."""
+    lead, safe = row.lead, neutralise
+    return [
         lead.id,
         uk_time(lead.created_at),
-        lead.name,
-        lead.email,
-        dialable(lead.phone),
+        safe(lead.name),
+        safe(lead.email),
+        safe(dialable(lead.phone)),
         lead.status,
-        row.owner,
-        "; ".join(row.clinics),
+        safe(row.owner),
+        safe("; ".join(row.clinics)),
         uk_time(row.next_call),
         _calls(row.calls),
-        lead.source_article,
-        lead.utm_source,
-        lead.utm_medium,
-        lead.utm_campaign,
-        lead.utm_term,
-        lead.utm_content,
-        lead.landing_page,
-        lead.referrer,
+        safe(lead.source_article),
+        safe(lead.utm_source),
+        safe(lead.utm_medium),
+        safe(lead.utm_campaign),
+        safe(lead.utm_term),
+        safe(lead.utm_content),
+        safe(lead.landing_page),
+        safe(lead.referrer),
         "yes" if lead.marketing_opt_in else "no",
     ]
-    return [neutralise(cell) for cell in cells]
 
 
 def leads_csv(rows: list[Row]) -> str:
-    """Write the rows as CSV, with a byte-order mark so that Excel reads UTF-8 names rightly."""
+    """Write the rows as CSV in one string (the stream below must write the same bytes)."""
+    return BOM + csv_lines([CSV_COLUMNS, *(csv_row(row) for row in rows)])
+
+
+def csv_lines(rows: Iterable[list]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_row(row) for row in rows)
-    return "\ufeff" + buffer.getvalue()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+class LeadsExport:
+    """The CSV of a filtered list, read from one snapshot and sent as it is read.
+
+    Opening it counts the rows in a snapshot of its own connection (PostgreSQL REPEATABLE
+    READ, a SQLite read transaction); `chunks()` then reads them from that same snapshot with
+    a server-side cursor, EXPORT_BATCH leads at a time, loading each batch's clinics and
+    calls in one query and writing it with the csv module into a small buffer. It needs
+    nothing from the request, so the view's context and session end before the download.
+
+    The audit entry is written by the caller once, with `total`, and committed before the
+    first byte leaves: the COUNT shares the rows' snapshot, so the number is exact; and a
+    download cut short, or a worker killed midway, still leaves an entry, since the data
+    may have left the building by then. Writing it when the stream ends would lose it in
+    exactly those cases, or need a second entry (the audit table is append-only).
+    """
+
+    def __init__(
+        self, lead_filter: LeadFilter, now: datetime | None = None, batch: int | None = None
+    ):
+        self.batch = batch or EXPORT_BATCH
+        self.query = queries.export_select(lead_filter, now or utcnow())
+        self.connection = _snapshot(db.engine)
+        try:
+            self.total: int = self.connection.scalar(queries.export_count(lead_filter))
+        except BaseException:
+            self.close()
+            raise
+
+    def chunks(self) -> Iterator[str]:
+        """Yield the header, then the CSV lines of each batch; close the snapshot at the end."""
+        try:
+            yield BOM + csv_lines([CSV_COLUMNS])
+            # Every account, once: a few dozen rows, and owners are looked up by id.
+            owners = dict(self.connection.execute(sa.select(User.id, User.email)).all())
+            # A server-side cursor on PostgreSQL, fetchmany on SQLite; for this statement only
+            # (the batch queries beside it are ordinary ones).
+            streamed = self.query.execution_options(stream_results=True, yield_per=self.batch)
+            with self.connection.execute(streamed) as result:  # closes the cursor if cut short
+                for part in result.partitions():
+                    yield csv_lines(csv_row(row) for row in self._rows(part, owners))
+        finally:
+            self.close()
+
+    def _rows(self, part, owners: dict[int, str]) -> list[Row]:
+        ids = [lead.id for lead in part]
+        clinics, calls = queries.clinics_and_calls_by_lead(ids, self.connection)
+        return [
+            Row(
+                lead,
+                lead.next_call,
+                owners.get(lead.owner_id),
+                clinics.get(lead.id, []),
+                calls.get(lead.id, {}),
+            )
+            for lead in part
+        ]
+
+    def close(self) -> None:
+        """End the snapshot and give the connection back (safe to call again)."""
+        self.connection.close()
+
+
+def _snapshot(engine: sa.Engine) -> sa.Connection:
+    """Open a connection whose reads all see the database as it was at the first one."""
+    connection = engine.connect()
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # Compiling the long read to machine code costs more (0.4 s here) than it saves.
+        connection.exec_driver_sql("SET LOCAL jit = off")
+    else:  # sqlite3 begins no transaction for a SELECT; in WAL mode this one blocks no writer
+        connection.exec_driver_sql("BEGIN")
+    return connection
 
 
 def _plain(value):

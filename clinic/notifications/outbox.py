@@ -101,11 +101,17 @@ def _render_html(template: str, context: dict) -> str | None:
 
 
 def cancel_pending(
-    *, booking_id: int | None = None, lead_id: int | None = None, kind: str | None = None
+    *,
+    booking_id: int | None = None,
+    lead_id: int | None = None,
+    kind: str | None = None,
+    lead_ids: list[int] | None = None,
 ) -> int:
     """Cancel the pending e-mails that match every filter given; return how many."""
     filters = {"booking_id": booking_id, "lead_id": lead_id, "kind": kind}
     criteria = [getattr(OutboxMessage, k) == v for k, v in filters.items() if v is not None]
+    if lead_ids is not None:
+        criteria.append(OutboxMessage.lead_id.in_(lead_ids))
     if not criteria:
         raise ValueError("cancel_pending needs at least one filter")
     cancel = (
