@@ -9,7 +9,6 @@ from clinic.accounts import links, services, twofactor
 from clinic.accounts.forms import ROLE_LABELS, InviteForm, RoleForm, SettingsForm
 from clinic.accounts.models import Invitation, User
 from clinic.accounts.roles import no_store, require_roles
-from clinic.audit.services import record
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 
@@ -152,7 +151,6 @@ def _apply(user: User, change):
         detail = change()
     except services.Refused as refusal:
         return _refused(str(refusal), 409)
-    record("user_changed", "user", user.id, detail=detail)
     db.session.commit()
     flash(f"{user.email}: {detail}.")
     return redirect(url_for(".users"), 303)

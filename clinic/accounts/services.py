@@ -53,7 +53,20 @@ def authenticate(
 ) -> User | None:
     """Return the user when the e-mail and password match an active account that is unlocked
     for this IP address, or locked but asked from a browser its person signed in from
-    (`device`, the cookie)."""
+    (`device`, the cookie); a refusal is audited with the address typed."""
+    user = _password_matches(email, password, device, ip, now)
+    if user is None:
+        record("login_failed", detail=typed_address(email))
+    return user
+
+
+def _password_matches(
+    email: str,
+    password: str,
+    device: str | None = None,
+    ip: str = "",
+    now: datetime | None = None,
+) -> User | None:
     now = now or utcnow()
     user = find_user(email)
     if user is None:
@@ -148,7 +161,16 @@ def second_factor(
 ) -> str | None:
     """Check the second step; return how it passed ("authenticator code", or "recovery code,
     N left") or None, counting a failure like a wrong password (per account and IP address,
-    or on the trusted browser)."""
+    or on the trusted browser) and auditing it."""
+    how = _code_matches(user, code, device, ip, now)
+    if how is None:
+        record("login_code_failed", "user", user.id)
+    return how
+
+
+def _code_matches(
+    user: User, code: str, device: str | None, ip: str, now: datetime | None = None
+) -> str | None:
     now = now or utcnow()
     trusted = device_vouches_for(device, user)
     if is_locked(user, ip, now) and not trusted:
@@ -259,6 +281,26 @@ def deactivate(email: str) -> User:
     return user
 
 
+def signed_in(user: User, how: str) -> None:
+    """Note a sign-in (after the second step, or the password alone), audited with how."""
+    user.last_login_at = utcnow()
+    record("login", "user", user.id, detail=how)
+
+
+def sign_out(user: User) -> None:
+    """Sign out everywhere on request, audited."""
+    record("logout", "user", user.id)
+    end_sessions(user)
+
+
+def change_own_password(user: User, password: str, keep: str | None) -> None:
+    """Change one's own password (WeakPassword if it breaks the rules): every other session
+    ends, the one whose token is `keep` goes on. Audited."""
+    set_new_password(user, password)
+    sessions.end_all(user, keep=keep)
+    record("password_changed", "user", user.id)
+
+
 def end_sessions(user: User) -> None:
     """Sign the account out everywhere: every session cookie issued so far stops working."""
     user.sessions_ended_at = utcnow()
@@ -291,14 +333,16 @@ class Refused(Exception):
 
 
 def change_role(user: User, role: str, acting: User) -> str:
-    """Give `user` another role; return what changed, for the audit trail."""
+    """Give `user` another role, audited; return what changed."""
     if user.id == acting.id:
         raise Refused("You cannot change your own role. Ask another admin to do it.")
     before, user.role = user.role, role
+    detail = f"role {before} → {role}"
     if user.may_export and role != "staff":  # a grant is for one staff account, not a role
         user.may_export = False
-        return f"role {before} → {role}; may export withdrawn"
-    return f"role {before} → {role}"
+        detail += "; may export withdrawn"
+    record("user_changed", "user", user.id, detail=detail)
+    return detail
 
 
 def set_may_export(user: User, allowed: bool, how: str = "") -> str:
@@ -317,8 +361,10 @@ def set_may_export(user: User, allowed: bool, how: str = "") -> str:
 
 
 def set_active(user: User, active: bool, acting: User) -> str:
-    """Let `user` sign in again, or stop them; return what changed, for the audit trail."""
+    """Let `user` sign in again, or stop them, audited; return what changed."""
     if user.id == acting.id and not active:
         raise Refused("You cannot deactivate your own account. Ask another admin to do it.")
     user.active = active
-    return "reactivated" if active else "deactivated"
+    detail = "reactivated" if active else "deactivated"
+    record("user_changed", "user", user.id, detail=detail)
+    return detail

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from clinic.accounts.models import User, UserSession
+from clinic.audit import services as audit
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 
@@ -100,6 +101,12 @@ def live(user: User, idle: timedelta, longest: timedelta) -> list[UserSession]:
 
 def end(record: UserSession) -> None:
     record.ended_at = utcnow()
+
+
+def end_other(user: User, other: UserSession) -> None:
+    """Sign out one of `user`'s other browsers from the account page, audited."""
+    end(other)
+    audit.record("session_ended", "user", user.id, detail=other.user_agent)
 
 
 def end_all(user: User, keep: str | None = None) -> None:

@@ -111,6 +111,12 @@ def _digits(code: str) -> str:
     return "".join(code.split())
 
 
+def renew_recovery_codes(user: User) -> list[str]:
+    """Replace one's recovery codes on request (audited); return them, to show once."""
+    record("recovery_codes_renewed", "user", user.id)
+    return new_recovery_codes(user)
+
+
 def new_recovery_codes(user: User) -> list[str]:
     """Replace `user`'s recovery codes with RECOVERY_CODES new ones; return them, to show once."""
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))

@@ -28,8 +28,6 @@ from clinic.accounts.forms import (
 )
 from clinic.accounts.models import User, UserSession
 from clinic.accounts.roles import no_store
-from clinic.audit.services import record
-from clinic.dbtypes import utcnow
 from clinic.extensions import db, limiter
 from clinic.untrusted_urls import local_path
 
@@ -87,8 +85,7 @@ def login():
     device = request.cookies.get(services.DEVICE_COOKIE)
     user = services.authenticate(form.email.data, form.password.data, device, _ip())
     if user is None:
-        record("login_failed", detail=services.typed_address(form.email.data))
-        db.session.commit()
+        db.session.commit()  # the failure count and its audit entry
         return render_template("accounts/login.html", form=form, failed=True), 401
     session.clear()  # a new session at each sign-in: none fixed beforehand
     if user.totp_secret is None:
@@ -128,7 +125,6 @@ def login_code():
 
 
 def _wrong_code(user: User, form: CodeForm):
-    record("login_code_failed", "user", user.id)
     locked = services.is_locked(user, _ip())
     if locked:
         session.pop(services.PENDING_KEY, None)
@@ -144,8 +140,7 @@ def _sign_in(user: User, next_path: str | None, how: str) -> Response:
     session["signed_in_at"] = int(time.time())
     session[sessions.SESSION_KEY] = sessions.start(user, request.user_agent.string, _ip())
     login_user(user)
-    user.last_login_at = utcnow()
-    record("login", "user", user.id, detail=how)
+    services.signed_in(user, how)
     db.session.commit()
     if twofactor.needs_enrolment(user):
         return redirect(url_for(".two_factor"), 303)
@@ -177,8 +172,7 @@ def _trust_this_browser(response: Response, user: User) -> Response:
 @login_required
 def logout():
     """Sign out and forget the session."""
-    record("logout", "user", current_user.id)
-    services.end_sessions(current_user)
+    services.sign_out(current_user)
     db.session.commit()
     logout_user()
     session.clear()
@@ -196,9 +190,8 @@ def password():
         elif problem := services.password_problem(form.new.data, current_user.email):
             form.new.errors = [problem]
         else:
-            services.set_new_password(current_user, form.new.data)
-            sessions.end_all(current_user, keep=session.get(sessions.SESSION_KEY))
-            record("password_changed", "user", current_user.id)
+            keep = session.get(sessions.SESSION_KEY)
+            services.change_own_password(current_user, form.new.data, keep)
             db.session.commit()
             user = current_user._get_current_object()  # the proxy itself would point to itself
             login_user(user)
@@ -250,8 +243,7 @@ def new_recovery_codes():
     """Replace one's recovery codes with a new set, shown once."""
     if not current_user.totp_secret:
         return redirect(url_for(".two_factor"), 303)
-    codes = twofactor.new_recovery_codes(current_user)
-    record("recovery_codes_renewed", "user", current_user.id)
+    codes = twofactor.renew_recovery_codes(current_user)
     db.session.commit()
     return render_template("accounts/recovery_codes.html", codes=codes, first=False)
 
@@ -350,8 +342,7 @@ def end_session(session_id: int):
     this = sessions.find_live(session.get(sessions.SESSION_KEY), current_user.id)
     if this and this.id == other.id:
         return _this_browser_problem(), 409
-    sessions.end(other)
-    record("session_ended", "user", current_user.id, detail=other.user_agent)
+    sessions.end_other(current_user, other)
     db.session.commit()
     flash(f"Signed out {other.user_agent} ({other.ip_address}).")
     return redirect(url_for(".account"), 303)

@@ -100,7 +100,6 @@ def retry(message_id: int):
             back_url=back,
             back_label="Back to the e-mail log",
         ), 409
-    record("email_retry", "outbox_message", message_id)
     db.session.commit()
     flash(f"E-mail #{message_id} is queued to be sent again now.")
     return redirect(back, 303)

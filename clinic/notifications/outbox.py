@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 
+from clinic.audit.services import record
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.notifications.models import SUBJECT_LENGTH, OutboxMessage
@@ -128,7 +129,8 @@ def can_retry(message: OutboxMessage) -> bool:
 
 
 def retry(message_id: int) -> OutboxMessage:
-    """Send a failed or waiting e-mail again now; attempts are kept (one more try if spent)."""
+    """Send a failed or waiting e-mail again now (audited); attempts are kept (one more try if
+    spent)."""
     # Conditional, so a message a worker is sending right now is never handed to another.
     result = db.session.execute(
         sa.update(OutboxMessage)
@@ -137,6 +139,7 @@ def retry(message_id: int) -> OutboxMessage:
     )
     if result.rowcount != 1:
         raise ValueError(f"outbox message {message_id} is not failed or waiting to try again")
+    record("email_retry", "outbox_message", message_id)
     return db.session.get(OutboxMessage, message_id)
 
 
