@@ -241,7 +241,7 @@ def test_erase_is_idempotent(demo, ada):
     assert "already erased" in admin.get(response.headers["Location"]).get_data(as_text=True)
     with demo.app_context():
         assert db.session.get(Lead, ada).erased_at == first
-    assert audits(demo, "lead_erased") == []
+    assert len(audits(demo, "lead_erased")) == 1  # the first erase only: nothing twice
 
 
 # ---- retention purge ----

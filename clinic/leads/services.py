@@ -5,6 +5,7 @@ from collections.abc import Collection
 import sqlalchemy as sa
 
 from clinic.accounts.models import User
+from clinic.audit.services import record
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import ATTRIBUTION_FIELDS, STATUS_LABELS, Lead, LeadEvent
@@ -66,12 +67,13 @@ def add_by_phone(email: str, name: str, phone: str, actor: str) -> Lead:
         actor=actor,
     )
     db.session.flush()
+    record("lead_created", "lead", lead.id, "added by staff: a person who phoned")
     return lead
 
 
 def correct_contact(lead: Lead, name: str, phone: str, actor: str) -> str:
-    """Change a lead's name or phone (staff, after speaking to the patient); return what
-    changed for the audit log (field names only, no personal data), or ""."""
+    """Change a lead's name or phone (staff, after speaking to the patient), audited with the
+    field names only (no personal data); return what changed, or ""."""
     _refuse_if_erased(lead)
     changed = [f for f, new in (("name", name), ("phone", phone)) if getattr(lead, f) != new]
     if not changed:
@@ -80,7 +82,7 @@ def correct_contact(lead: Lead, name: str, phone: str, actor: str) -> str:
     record_event(
         lead, "contact", "Contact details corrected: " + " and ".join(changed), actor=actor
     )
-    return "corrected " + ", ".join(changed)
+    return _audited(lead, "corrected " + ", ".join(changed))
 
 
 def record_consent(lead: Lead, consent_text: str, marketing_opt_in: bool) -> None:
@@ -96,14 +98,16 @@ def record_event(lead: Lead, kind: str, detail: str = "", *, booking_id=None, ac
     return event
 
 
-def add_note(lead: Lead, text: str, actor: str) -> LeadEvent:
-    """Add a staff note to the lead's timeline."""
+def add_note(lead: Lead, text: str, actor: str) -> str:
+    """Add a staff note to the lead's timeline, audited by its length (never its words)."""
     _refuse_if_erased(lead)
-    return record_event(lead, "note", text, actor=actor)
+    record_event(lead, "note", text, actor=actor)
+    return _audited(lead, f"note added ({len(text)} characters)")
 
 
 def change_pipeline(lead: Lead, status: str, owner_id: int | None, actor: str) -> str:
-    """Set status and owner, add a timeline entry; return what changed (ids only), or ""."""
+    """Set status and owner, add a timeline entry, audited (ids only); return what changed,
+    or ""."""
     _refuse_if_erased(lead)
     changes, audit = [], []
     if status != lead.status:
@@ -120,7 +124,12 @@ def change_pipeline(lead: Lead, status: str, owner_id: int | None, actor: str) -
         return ""
     lead.status, lead.owner_id = status, owner_id
     record_event(lead, "status", "; ".join(changes), actor=actor)
-    return "; ".join(audit)
+    return _audited(lead, "; ".join(audit))
+
+
+def _audited(lead: Lead, detail: str) -> str:
+    record("lead_changed", "lead", lead.id, detail)
+    return detail
 
 
 def _refuse_if_erased(lead: Lead) -> None:

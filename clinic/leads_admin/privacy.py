@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from clinic.audit.services import record_many
+from clinic.audit.services import record, record_many
 from clinic.booking.models import CALL_LENGTH, Booking
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
+from clinic.leads_admin import exports, queries
 from clinic.notifications import outbox
 from clinic.notifications.models import OutboxMessage
 
@@ -24,13 +25,25 @@ PURGE_BATCH = 200  # about 0.1 s of write lock on this machine, up to 0.5 s when
 
 
 def erase_lead(lead: Lead, now: datetime | None = None) -> str:
-    """Remove the person's details from the lead, its calls, notes and e-mails; say what went.
+    """Remove the person's details from the lead, its calls, notes and e-mails (audited); say
+    what went.
 
     Upcoming calls are cancelled too: nobody could phone the person any more, and the times
     go back to others. No e-mail says so: the address is what is being erased."""
     summary = erase_leads([lead.id], now or utcnow())[lead.id]
     db.session.expire(lead)  # its timeline gained lines the session has not seen
+    record("lead_erased", "lead", lead.id, summary)
     return summary
+
+
+def subject_access(lead: Lead) -> str:
+    """Everything stored about the person, as JSON for a subject access request; audited,
+    since the data leaves the building."""
+    body = exports.subject_access_json(
+        lead, queries.bookings_of(lead.id), queries.outbox_of(lead.id)
+    )
+    record("lead_exported", "lead", lead.id, "subject access export (JSON)")
+    return body
 
 
 def erase_leads(lead_ids: list[int], now: datetime) -> dict[int, str]:

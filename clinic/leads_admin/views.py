@@ -116,7 +116,6 @@ def new_lead():
     except IntegrityError:  # someone else added this e-mail address a moment ago
         db.session.rollback()
         return _to_known_lead(queries.lead_id_by_email(form.email.data))
-    record("lead_created", "lead", lead.id, "added by staff: a person who phoned")
     db.session.commit()
     flash(f"{lead.name} is added. Now choose the time of their call.")
     return redirect(url_for("booking_admin.new_call", lead_id=lead.id), 303)
@@ -181,17 +180,17 @@ def add_note(lead_id: int):
     form = forms.NoteForm()
     if not lead.erased_at and not form.validate():
         return _render_detail(lead, 422, note_form=form)
-
-    def note() -> str:
-        services.add_note(lead, form.note.data, actor=current_user.email)
-        return f"note added ({len(form.note.data)} characters)"
-
-    return _apply(lead, "timeline", "Note added.", note)
+    return _apply(
+        lead,
+        "timeline",
+        "Note added.",
+        lambda: services.add_note(lead, form.note.data, actor=current_user.email),
+    )
 
 
 def _apply(lead: Lead, section: str, saved: str, change):
-    """Run a rule that changes the lead and returns what changed for the audit log (or "");
-    audit and commit it, and go back to the page's section."""
+    """Run a rule that changes the lead (and audits it) and returns what changed (or "");
+    commit it, and go back to the page's section."""
     try:
         detail = change()
     except services.LeadErased:
@@ -199,7 +198,6 @@ def _apply(lead: Lead, section: str, saved: str, change):
     if not detail:
         flash("Nothing changed.")
         return _back_to(lead, section)
-    record("lead_changed", "lead", lead.id, detail)
     db.session.commit()
     flash(saved)
     return _back_to(lead, section)
@@ -211,10 +209,7 @@ def export_json(lead_id: int):
     """Download everything stored about this person, for a subject access request (admins, and
     staff an admin allowed)."""
     lead = db.get_or_404(Lead, lead_id)
-    body = exports.subject_access_json(
-        lead, queries.bookings_of(lead.id), queries.outbox_of(lead.id)
-    )
-    record("lead_exported", "lead", lead.id, "subject access export (JSON)")
+    body = privacy.subject_access(lead)
     db.session.commit()
     headers = {"Content-Disposition": f'attachment; filename="lead-{lead_id}.json"'}
     return Response(body, mimetype="application/json", headers=headers)
@@ -231,8 +226,7 @@ def erase(lead_id: int):
     if lead.erased_at:
         flash("This lead was already erased.")
         return _back_to(lead)
-    summary = privacy.erase_lead(lead)
-    record("lead_erased", "lead", lead.id, summary)
+    privacy.erase_lead(lead)
     db.session.commit()
     flash(f"Lead #{lead.id} is erased: the person's details are gone, the counts remain.")
     return _back_to(lead)
