@@ -131,6 +131,9 @@ def register_blueprints(app: Flask) -> None:
     from clinic.content.views import bp as content_bp
     from clinic.health import bp as health_bp
     from clinic.leads_admin.views import bp as leads_admin_bp
+    from clinic.search import index as search_index  # noqa: F401 (keeps the index in step)
+    from clinic.search.admin import bp as search_admin_bp
+    from clinic.search.views import bp as search_bp
     from clinic.seo.views import bp as seo_bp
 
     for blueprint in (
@@ -145,6 +148,8 @@ def register_blueprints(app: Flask) -> None:
         audit_admin_bp,
         accounts_admin_bp,
         leads_admin_bp,
+        search_bp,
+        search_admin_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(content_admin_bp)
