@@ -35,6 +35,7 @@ EXPECTED_ROLES = {
     "booking_admin": STAFF,
     "notifications_admin": STAFF,
     "content_admin": MARKETING,
+    "search_admin": MARKETING,
     "audit_admin": ADMIN_ONLY,
     "accounts_admin": ADMIN_ONLY,
 }
