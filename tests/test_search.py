@@ -499,3 +499,22 @@ def test_count_upsert_is_one_row_per_day_and_term(app):
         db.session.commit()
         (row,) = db.session.scalars(sa.select(SearchTermDay)).all()
         assert (row.searches, row.results) == (2, 5)
+
+
+# A backup holds the index: a restored database searches as the original did
+
+
+def test_a_restored_backup_finds_what_the_original_found(demo, runner, scratch_url, tmp_path):
+    fresh = create_app(app_config(scratch_url))
+    backup = tmp_path / "clinic.backup"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    result = fresh.test_cli_runner().invoke(args=["restore", str(backup)])
+    assert result.exit_code == 0, result.output
+    original, restored = demo.test_client(), fresh.test_client()
+    for query in ("prolotherapy", "muscle cramps", "london"):
+        assert titles(restored, query) == titles(original, query) != []
+    edit(fresh, "amitriptyline-and-muscle-cramps", {}, "unpublish")  # still kept in step
+    assert "cramps" not in " ".join(titles(restored, "cramps")).lower()
+    with fresh.app_context():
+        db.session.remove()
+        db.engine.dispose()
