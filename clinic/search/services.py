@@ -128,7 +128,12 @@ def count_search(term: str, results: int, day: date | None = None) -> None:
     if not term:
         return
     values = {"day": day or today(), "term": term, "searches": 1, "results": results}
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    on_postgresql = db.engine.dialect.name == "postgresql"
+    if on_postgresql:
+        # A count may be lost in a crash, never corrupted: the search need not wait for the
+        # disk (this transaction only; bookings keep their synchronous commits).
+        db.session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+    dialect = postgresql if on_postgresql else sqlite
     statement = dialect.insert(SearchTermDay).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["day", "term"],

@@ -56,6 +56,11 @@ def build(url: str, articles: int) -> float:
             if n % 500 == 499:
                 db.session.flush()
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            # As autovacuum soon does on a live site: merges the GIN index's pending list,
+            # without which the planner prefers reading every row (about 10 ms here).
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(sa.text("VACUUM ANALYZE search_document"))
         db.engine.dispose()
     return time.perf_counter() - started
 
