@@ -145,6 +145,9 @@ def register_blueprints(app: Flask) -> None:
     from clinic.insights import views as _insights_views  # noqa: F401 - adds the routes to bp
     from clinic.insights.beacon import bp as insights_beacon_bp
     from clinic.leads_admin.views import bp as leads_admin_bp
+    from clinic.search import index as search_index  # noqa: F401 (keeps the index in step)
+    from clinic.search.admin import bp as search_admin_bp
+    from clinic.search.views import bp as search_bp
     from clinic.seo.views import bp as seo_bp
 
     for blueprint in (
@@ -161,6 +164,8 @@ def register_blueprints(app: Flask) -> None:
         leads_admin_bp,
         insights_bp,
         insights_beacon_bp,
+        search_bp,
+        search_admin_bp,
     ):
         app.register_blueprint(blueprint)
     insights_store.init_app(app)

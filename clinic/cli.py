@@ -107,11 +107,13 @@ def init_app(app: Flask) -> None:
     from clinic.demo.cli import demo_load_command
     from clinic.insights.cli import insights_group
     from clinic.leads_admin.cli import leads_group
+    from clinic.search.cli import search_group
 
     app.cli.add_command(users)
     app.cli.add_command(content_group)
     app.cli.add_command(leads_group)
     app.cli.add_command(insights_group)
+    app.cli.add_command(search_group)
     for command in (
         seed_demo_command,
         serve_command,

@@ -99,10 +99,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from clinic.search.models import outside_models
+
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_object=outside_models,  # the search index's per-database parts
             **conf_args,
         )
 

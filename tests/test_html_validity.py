@@ -87,3 +87,23 @@ def test_booking_pages_in_each_state_are_valid_html(demo, client, tmp_path):
         files[-1].write_bytes(body)
     problems = [f"{Path(m.get('url', '')).name}: {m['message']}" for m in run_vnu(files)]
     assert not problems, "\n".join(problems)
+
+
+def test_search_pages_are_valid_html(demo, client, tmp_path):
+    """The search page with results (several pages), with none, with an empty and a too long
+    query, as a patient meets them."""
+    queries = {
+        "search-results": {"q": "amitriptyline"},
+        "search-page-2": {"q": "the", "page": "2"},
+        "search-none": {"q": '<b>"xylophone"</b>'},
+        "search-empty": {"q": ""},
+        "search-too-long": {"q": "x" * 300},
+    }
+    files = []
+    for name, query in queries.items():
+        response = client.get("/search", query_string=query)
+        assert response.status_code in (200, 400), name
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(response.get_data())
+    problems = [f"{Path(m.get('url', '')).name}: {m['message']}" for m in run_vnu(files)]
+    assert not problems, "\n".join(problems)

@@ -36,6 +36,7 @@ EXPECTED_ROLES = {
     "notifications_admin": STAFF,
     "content_admin": MARKETING,
     "insights": MARKETING,  # visit counts and the funnel: counts and rates, never a person
+    "search_admin": MARKETING,
     "audit_admin": ADMIN_ONLY,
     "accounts_admin": ADMIN_ONLY,
 }
