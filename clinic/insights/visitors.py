@@ -26,7 +26,8 @@ COUNTED_PATH = re.compile(
 BOTS = re.compile(
     r"bot|crawl|spider|slurp|scrape|headless|lighthouse|pagespeed|preview|monitor|pingdom"
     r"|uptime|curl|wget|python|httpx|aiohttp|go-http|java/|okhttp|libwww|node-fetch|axios"
-    r"|phantomjs|selenium|playwright|puppeteer|facebookexternalhit|embedly|whatsapp",
+    r"|phantomjs|selenium|playwright|puppeteer|facebookexternalhit|embedly|whatsapp"
+    r"|mediapartners|scrapy|ahrefs|semrush|petalsearch",
     re.IGNORECASE,
 )
 # Most specific first: Edge and Opera say "Chrome" too, and Chrome says "Safari".
@@ -139,8 +140,11 @@ def keys_for(path: str, source: str, campaign: str, article: str | None) -> list
 
 
 def not_counted(headers) -> bool:
-    """Tell whether a request asks not to be tracked or is a prefetch (a Werkzeug Headers)."""
+    """Tell whether a request asks not to be tracked or is a prefetch, prerender or link
+    preview (a Werkzeug Headers). Visits and site searches follow the same rules."""
     if headers.get("Sec-GPC", "").strip() == "1" or headers.get("DNT", "").strip() == "1":
         return True
-    purpose = (headers.get("Sec-Purpose", "") + " " + headers.get("Purpose", "")).lower()
-    return "prefetch" in purpose or "prerender" in purpose
+    purpose = " ".join(
+        headers.get(name, "") for name in ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
+    ).lower()
+    return any(word in purpose for word in ("prefetch", "prerender", "preview"))
