@@ -71,6 +71,8 @@ def from_environment(instance_path: str) -> dict:
         "CLINIC_TRUSTED_PROXIES": int(os.environ.get("CLINIC_TRUSTED_PROXIES", "0")),
         "CLINIC_PAGE_CACHE_SECONDS": int(os.environ.get("CLINIC_PAGE_CACHE_SECONDS", "60")),
         "CLINIC_CACHE_CHECK_SECONDS": float(os.environ.get("CLINIC_CACHE_CHECK_SECONDS", "1")),
+        "CLINIC_FIGURES_CACHE_SECONDS": int(os.environ.get("CLINIC_FIGURES_CACHE_SECONDS", "60")),
+        "CLINIC_FIGURES_CACHE_PREFIX": "clinic-figures",
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # "Forgot your password?": per address asked about, and per IP address asking.
         "RESET_RATE_LIMIT_ADDRESS": os.environ.get("RESET_RATE_LIMIT_ADDRESS", "3 per hour"),

@@ -32,7 +32,11 @@ ATTRIBUTION_FIELDS = (
 class Lead(db.Model):
     """A prospective patient, matched by e-mail so that one person is one lead."""
 
-    __table_args__ = (sa.CheckConstraint(f"status IN {LEAD_STATUSES}", name="status"),)
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {LEAD_STATUSES}", name="status"),
+        # The list filtered by status, newest first, reads a page straight off this index.
+        sa.Index("ix_lead_status_created_at_id", "status", "created_at", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str | None] = mapped_column(sa.String(120))
@@ -68,7 +72,7 @@ class LeadEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("lead.id", ondelete="CASCADE"), index=True)
-    booking_id: Mapped[int | None] = mapped_column(sa.Integer)
+    booking_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
     detail: Mapped[str] = mapped_column(sa.Text, default="")
     actor: Mapped[str] = mapped_column(sa.String(254), default="patient")

@@ -17,6 +17,7 @@ import csv
 import io
 import math
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -174,17 +175,27 @@ def measure(app, repeat: int, export_repeat: int) -> dict:
 
 
 def scratch_databases(admin_url: str | None, keep: Path | None):
-    """Yield (size -> URL, cleanup) for SQLite files or scratch PostgreSQL databases."""
+    """Yield (size -> URL, cleanup) for SQLite files or scratch PostgreSQL databases; with
+    `keep`, PostgreSQL databases are named after the folder and kept (and reused) too."""
     if admin_url:
         names = {}
+        tag = re.sub(r"[^a-z0-9]+", "_", keep.name.lower()) if keep else str(os.getpid())
 
         def url_for(size: int) -> str:
-            names[size] = f"clinic_bench_{size}_{os.getpid()}"
-            pgdb.main("create", admin_url, names[size])
+            names[size] = f"clinic_bench_{size}_{tag}"
+            engine = sa.create_engine(admin_url)
+            with engine.connect() as connection:
+                known = connection.scalar(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": names[size]},
+                )
+            engine.dispose()
+            if not known:
+                pgdb.main("create", admin_url, names[size])
             return sa.make_url(admin_url).set(database=names[size]).render_as_string(False)
 
         def cleanup() -> None:
-            for name in names.values():
+            for name in names.values() if not keep else ():
                 pgdb.main("drop", admin_url, name)
 
         return url_for, cleanup
@@ -225,7 +236,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed fetches of each page")
     parser.add_argument("--export-repeat", type=int, default=2)
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="PostgreSQL URL to create in")
-    parser.add_argument("--keep", type=Path, help="SQLite: keep (and reuse) the files here")
+    parser.add_argument(
+        "--keep", type=Path, help="keep (and reuse) the SQLite files here, or the PostgreSQL DBs"
+    )
     args = parser.parse_args()
     url_for, cleanup = scratch_databases(args.postgres, args.keep)
     results = {}
