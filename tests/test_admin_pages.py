@@ -646,6 +646,30 @@ def test_marketer_dashboard_shows_aggregates_only(demo, users):
     assert not page.select(".stat-list")
 
 
+def add_lead_now(app, email: str) -> None:
+    with app.app_context():
+        db.session.add(Lead(email=email, name="New Person", created_at=utcnow()))
+        db.session.commit()
+
+
+def test_dashboard_figures_are_kept_a_minute_and_say_how_fresh(demo, staff):
+    note = text_of(soup(staff.get("/admin/")).select_one(".figures-as-of"))
+    assert note.startswith("Figures as of ") and "at every visit" in note  # the tests' setting
+    demo.extensions["figure_cache"].seconds = 60
+    demo.config["CLINIC_FIGURES_CACHE_SECONDS"] = 60
+    page = soup(staff.get("/admin/"))
+    before = [text_of(s) for s in page.select(".stat-list .stat")]
+    shown = page.select_one(".figures-as-of time")
+    assert datetime.fromisoformat(shown["datetime"]) <= utcnow()
+    assert "every 60 seconds" in text_of(page.select_one(".figures-as-of"))
+    add_lead_now(demo, "new.person@example.test")
+    again = soup(staff.get("/admin/")).select(".stat-list .stat")
+    assert [text_of(s) for s in again] == before, "kept: the same figures, as of the same time"
+    demo.extensions["figure_cache"]._local.clear()  # what a minute passing does
+    fresh = [text_of(s) for s in soup(staff.get("/admin/")).select(".stat-list .stat")]
+    assert int(fresh[0]) == int(before[0]) + 1
+
+
 def test_dashboard_without_leads_draws_empty_charts(demo, staff):
     page = soup(staff.get("/admin/"))
     assert len(page.select("svg.chart-svg")) == 2
@@ -696,7 +720,7 @@ def test_stacked_bars_stack_each_series_in_proportion():
     assert chart.series[0].colour != chart.series[1].colour
 
 
-def test_weekly_counts_use_uk_weeks():
+def test_weekly_counts_use_uk_weeks(demo):
     mondays = [date(2025, 3, 24), date(2025, 3, 31)]
     rows = [
         (datetime(2025, 3, 30, 22, 30, tzinfo=UTC), "a"),  # Sunday 23:30 BST
@@ -704,7 +728,14 @@ def test_weekly_counts_use_uk_weeks():
         (datetime(2025, 3, 24, 9, 0, tzinfo=UTC), "b"),
         (datetime(2025, 3, 23, 9, 0, tzinfo=UTC), "b"),  # before the first week: left out
     ]
-    assert dashboard.weekly_counts(rows, mondays) == {"a": [1, 1], "b": [1, 0]}
+    with demo.app_context():
+        db.session.add_all(
+            Lead(email=f"week{n}@example.test", created_at=moment, source_article=key)
+            for n, (moment, key) in enumerate(rows)
+        )
+        db.session.commit()
+        counts = dashboard.weekly_counts(Lead.source_article, mondays)
+    assert counts == {"a": [1, 1], "b": [1, 0]}
 
 
 def test_week_starts_end_with_this_week():

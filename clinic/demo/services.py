@@ -173,3 +173,11 @@ def _follow_ids() -> None:
                 f'(SELECT COALESCE(MAX(id), 1) FROM "{name}"))'
             )
         )
+
+
+def refresh_statistics() -> None:
+    """Have PostgreSQL look at the new rows now: until autovacuum gets to a table that just
+    grew a hundredfold, the planner guesses its size and picks slow plans for every page."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
