@@ -196,6 +196,8 @@ ADMIN_QUERY_INDEXES = {
     ("booking", "ix_booking_status_starts_at"),
     ("audit_entry", "ix_audit_entry_action_id"),
     ("lead", "ix_lead_status_created_at_id"),
+    ("lead", "ix_lead_utm_source_created_at_id"),
+    ("lead", "ix_lead_source_article_created_at_id"),
 }
 
 
@@ -217,6 +219,8 @@ def test_admin_query_indexes_migrate_down_and_up(tmp_path, database_url):
             assert _admin_indexes() == ADMIN_QUERY_INDEXES
             downgrade(revision="c4e8f2a6b1d9")
             assert _admin_indexes() == set()
+            names = {index["name"] for index in sa.inspect(db.engine).get_indexes("lead")}
+            assert {"ix_lead_utm_source", "ix_lead_source_article"} <= names, "put back"
             upgrade()
             assert _admin_indexes() == ADMIN_QUERY_INDEXES
     finally:

@@ -248,6 +248,20 @@ def test_next_call_sort_pages_through_calls_then_the_rest(demo, staff):
     assert first[:2] == ["Lead 020", "Lead 000"]
 
 
+def test_status_sort_pages_through_each_status_in_turn(demo, staff):
+    ids = make_leads(demo, 30)
+    statuses = {0: "lost", 1: "contacted", 2: "new"}
+    for n, lead_id in enumerate(ids):
+        update(demo, Lead, lead_id, status=statuses[n % 3])
+    order = ["new", "contacted", "lost"]  # pipeline order, newest first within each
+    expected = [f"Lead {n:03}" for s in order for n in range(30) if statuses[n % 3] == s]
+    first = listed_names(staff.get("/admin/leads?sort=status"))
+    second = listed_names(staff.get("/admin/leads?sort=status&page=2"))
+    assert first + second == expected and len(first) == 25
+    contacted = listed_names(staff.get("/admin/leads?sort=status&status=contacted"))
+    assert contacted == [name for name in expected if int(name[-3:]) % 3 == 1]
+
+
 def test_large_counts_are_kept_a_minute_and_say_when(demo, staff):
     demo.config["CLINIC_FIGURES_CACHE_SECONDS"] = 60
     demo.extensions["figure_cache"].seconds = 60

@@ -243,12 +243,37 @@ def _window(query: sa.Select, offset: int, limit: int | None) -> list[Lead]:
     return list(db.session.scalars(query))
 
 
+def _by_status(where: list, offset: int, limit: int | None) -> list[Lead]:
+    """Return leads in pipeline order, newest first within each status: one index-ordered
+    query per status (and a count of each status the page starts beyond), not a sort of all."""
+    leads: list[Lead] = []
+    for status in LEAD_STATUSES:
+        part = sa.select(Lead).where(*where, Lead.status == status).order_by(*NEWEST)
+        if limit is None:
+            leads += _window(part, 0, None)
+            continue
+        if offset:
+            in_part = db.session.scalar(sa.select(sa.func.count()).select_from(part.subquery()))
+            if offset >= in_part:
+                offset -= in_part
+                continue
+        leads += _window(part, offset, limit - len(leads))
+        offset = 0
+        if len(leads) >= limit:
+            break
+    return leads
+
+
 def ordered_leads(
     lead_filter: LeadFilter, now: datetime, offset: int = 0, limit: int | None = None
 ) -> list[Lead]:
     """Return the filtered leads in the filter's order, `limit` of them from `offset` (all
     when `limit` is None)."""
     where = conditions(lead_filter)
+    if lead_filter.sort == "status" and lead_filter.status:  # one status: newest first
+        return _window(sa.select(Lead).where(*where).order_by(*NEWEST), offset, limit)
+    if lead_filter.sort == "status":
+        return _by_status(where, offset, limit)
     if lead_filter.sort != "next_call":
         query = sa.select(Lead).where(*where).order_by(*_order(lead_filter.sort))
         return _window(query, offset, limit)

@@ -1,5 +1,6 @@
 """admin query indexes: the timeline line of each booking, the e-mail log in time order,
-leads by clinic, confirmed calls by time, the audit log by action
+leads by clinic, confirmed calls by time, the audit log by action, leads by status, source
+or article in time order
 
 Revision ID: e7b3d9a1c5f2
 Revises: c4e8f2a6b1d9
@@ -23,14 +24,25 @@ INDEXES = [
     ('ix_booking_status_starts_at', 'booking', ['status', 'starts_at']),
     ('ix_audit_entry_action_id', 'audit_entry', ['action', 'id']),
     ('ix_lead_status_created_at_id', 'lead', ['status', 'created_at', 'id']),
+    ('ix_lead_utm_source_created_at_id', 'lead', ['utm_source', 'created_at', 'id']),
+    ('ix_lead_source_article_created_at_id', 'lead', ['source_article', 'created_at', 'id']),
+]
+# Replaced by the composite indexes above, which start with the same column.
+REPLACED = [
+    ('ix_lead_utm_source', 'lead', ['utm_source']),
+    ('ix_lead_source_article', 'lead', ['source_article']),
 ]
 
 
 def upgrade():
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    for name, table, _columns in REPLACED:
+        op.drop_index(name, table_name=table)
 
 
 def downgrade():
+    for name, table, columns in REPLACED:
+        op.create_index(name, table, columns)
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
