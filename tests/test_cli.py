@@ -196,8 +196,8 @@ ADMIN_QUERY_INDEXES = {
     ("booking", "ix_booking_status_starts_at"),
     ("audit_entry", "ix_audit_entry_action_id"),
     ("lead", "ix_lead_status_created_at_id"),
-    ("lead", "ix_lead_utm_source_created_at_id"),
-    ("lead", "ix_lead_source_article_created_at_id"),
+    ("lead", "ix_lead_utm_source_created_at_id_status"),
+    ("lead", "ix_lead_source_article_created_at_id_status"),
 }
 
 

@@ -37,8 +37,16 @@ class Lead(db.Model):
         # The list filtered by status, source or article, newest first: a page read straight
         # off an index, with no sort of every match.
         sa.Index("ix_lead_status_created_at_id", "status", "created_at", "id"),
-        sa.Index("ix_lead_utm_source_created_at_id", "utm_source", "created_at", "id"),
-        sa.Index("ix_lead_source_article_created_at_id", "source_article", "created_at", "id"),
+        sa.Index(
+            "ix_lead_utm_source_created_at_id_status", "utm_source", "created_at", "id", "status"
+        ),
+        sa.Index(
+            "ix_lead_source_article_created_at_id_status",
+            "source_article",
+            "created_at",
+            "id",
+            "status",
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)

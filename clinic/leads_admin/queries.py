@@ -253,7 +253,8 @@ def _by_status(where: list, offset: int, limit: int | None) -> list[Lead]:
             leads += _window(part, 0, None)
             continue
         if offset:
-            in_part = db.session.scalar(sa.select(sa.func.count()).select_from(part.subquery()))
+            counted = sa.select(sa.func.count()).select_from(Lead)
+            in_part = db.session.scalar(counted.where(*where, Lead.status == status))
             if offset >= in_part:
                 offset -= in_part
                 continue

@@ -24,8 +24,12 @@ INDEXES = [
     ('ix_booking_status_starts_at', 'booking', ['status', 'starts_at']),
     ('ix_audit_entry_action_id', 'audit_entry', ['action', 'id']),
     ('ix_lead_status_created_at_id', 'lead', ['status', 'created_at', 'id']),
-    ('ix_lead_utm_source_created_at_id', 'lead', ['utm_source', 'created_at', 'id']),
-    ('ix_lead_source_article_created_at_id', 'lead', ['source_article', 'created_at', 'id']),
+    ('ix_lead_utm_source_created_at_id_status', 'lead', ['utm_source', 'created_at', 'id', 'status']),
+    (
+        'ix_lead_source_article_created_at_id_status',
+        'lead',
+        ['source_article', 'created_at', 'id', 'status'],
+    ),
 ]
 # Replaced by the composite indexes above, which start with the same column.
 REPLACED = [
