@@ -10,8 +10,8 @@ from wtforms.validators import Length, NumberRange, Optional
 from clinic.accounts.roles import no_store, require_roles
 from clinic.admin import keyset
 from clinic.audit.models import AuditEntry
+from clinic.database import distinct_values
 from clinic.dbtypes import MAX_ID
-from clinic.extensions import db
 
 bp = Blueprint("audit_admin", __name__, url_prefix="/admin/audit")
 bp.before_request(require_roles())  # admins only
@@ -38,9 +38,7 @@ class AuditFilter(FlaskForm):
 
 
 def actions() -> list[str]:
-    return list(
-        db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action))
-    )
+    return distinct_values(AuditEntry.action, limit=1000)
 
 
 def entries(action: str = "", user: str = "", target: int | None = None) -> sa.Select:

@@ -176,8 +176,9 @@ def _follow_ids() -> None:
 
 
 def refresh_statistics() -> None:
-    """Have PostgreSQL look at the new rows now: until autovacuum gets to a table that just
-    grew a hundredfold, the planner guesses its size and picks slow plans for every page."""
+    """Have PostgreSQL look at the new rows now: until autovacuum gets to tables that just
+    grew a hundredfold, the planner guesses their sizes and counts read every row."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
+        # VACUUM too: it marks the pages all-visible, so counts read only the indexes.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("VACUUM ANALYZE"))

@@ -15,6 +15,7 @@ from clinic import figurecache
 from clinic.accounts.models import User
 from clinic.booking.models import CALL_LENGTH, Booking
 from clinic.content.models import Clinic
+from clinic.database import distinct_values
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import LEAD_STATUSES, Lead
@@ -414,8 +415,7 @@ def clinic_choices() -> list[tuple[str, str]]:
 
 
 def _distinct(column, current: str | None) -> list[str]:
-    query = sa.select(column).where(column.is_not(None)).distinct().order_by(column).limit(300)
-    values = list(db.session.scalars(query))
+    values = distinct_values(column, limit=300)
     return values if not current or current in values else [current, *values]
 
 
