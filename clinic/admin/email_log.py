@@ -64,8 +64,10 @@ def index():
     leads = ",".join(map(str, dict.fromkeys(m.lead_id for m in page.items if m.lead_id)))
     shown = f"status={form.status.data or 'any'} page={page.where} leads={leads or 'none'}"
     record("emails_viewed", "lead", None, shown)
+    html = _render_index(form, page=page)
+    # Render first: committing expires the loaded e-mails, and reloading them costs a query each.
     db.session.commit()
-    return _render_index(form, page=page)
+    return html
 
 
 def _render_index(form: EmailFilter, page) -> str:
