@@ -41,6 +41,17 @@ class FigureCache:
         self._write(f"{self.prefix}:{key}", json.dumps({"value": value, "at": at.isoformat()}))
         return json.loads(json.dumps(value)), at  # the same shapes a later read gives
 
+    def clear(self) -> None:
+        """Forget every kept figure, so the next page works them out afresh."""
+        with self._lock:
+            self._local.clear()
+        if self._redis is not None:
+            try:
+                for key in self._redis.scan_iter(match=f"{self.prefix}:*"):
+                    self._redis.delete(key)
+            except redis.RedisError:
+                current_app.logger.warning("figure cache: Redis could not be cleared")
+
     def _read(self, key: str) -> str | None:
         if self._redis is not None:
             try:
