@@ -53,7 +53,14 @@ def _article_totals(since_days: int) -> dict:
     # Grouped by bare columns: PostgreSQL refuses a GROUP BY on coalesce(column, :param),
     # since each copy of the parameter is a different expression to it.
     # Who made the booking is on its "booked" timeline entry: the patient, or a member of staff.
-    booked = sa.and_(LeadEvent.booking_id == Booking.id, LeadEvent.kind == "booked")
+    # One index probe per booking of the period (a join let PostgreSQL merge all 125,000).
+    booked_by = (
+        sa.select(LeadEvent.actor)
+        .where(LeadEvent.booking_id == Booking.id, LeadEvent.kind == "booked")
+        .limit(1)
+        .correlate(Booking)
+        .scalar_subquery()
+    )
     # MATERIALIZED: read the period's bookings off the created_at index first. Left to itself,
     # SQLite walks every booking in source_article order to save a sort for the GROUP BY.
     recent = (
@@ -61,10 +68,9 @@ def _article_totals(since_days: int) -> dict:
             Booking.source_article,
             Booking.status.label("call_status"),
             Lead.status.label("lead_status"),
-            LeadEvent.actor,
+            booked_by.label("actor"),
         )
         .join(Lead, Lead.id == Booking.lead_id)
-        .outerjoin(LeadEvent, booked)
         .where(Booking.created_at >= since, Booking.status != "cancelled")
         .cte("recent_bookings")
         .prefix_with("MATERIALIZED")
