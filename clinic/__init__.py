@@ -109,10 +109,11 @@ def register_extensions(app: Flask) -> None:
     # Limits are only declared per route, and those decorators check themselves: drop the
     # per-request check Flask-Limiter adds for default limits we do not use.
     app.before_request_funcs[None].remove(limiter._check_request_limit)
-    from clinic import database, pagecache
+    from clinic import database, figurecache, pagecache
     from clinic.content import models as content
 
     database.init_app(app)
+    figurecache.init_app(app)
     pagecache.init_app(
         app,
         content.Article,

@@ -80,6 +80,8 @@ def from_environment(instance_path: str) -> dict:
         # good within the last CLINIC_OUTBOX_FAILED_HOURS (and was not sent again).
         "CLINIC_OUTBOX_STALL_MINUTES": int(os.environ.get("CLINIC_OUTBOX_STALL_MINUTES", "15")),
         "CLINIC_OUTBOX_FAILED_HOURS": int(os.environ.get("CLINIC_OUTBOX_FAILED_HOURS", "24")),
+        "CLINIC_FIGURES_CACHE_SECONDS": int(os.environ.get("CLINIC_FIGURES_CACHE_SECONDS", "60")),
+        "CLINIC_FIGURES_CACHE_PREFIX": "clinic-figures",
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # "Forgot your password?": per address asked about, and per IP address asking.
         "RESET_RATE_LIMIT_ADDRESS": os.environ.get("RESET_RATE_LIMIT_ADDRESS", "3 per hour"),

@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
         uk_date=uktime.date_text,
         uk_day_time=uktime.day_time,
         uk_iso=uktime.iso,
+        uk_clock=uktime.clock,
         uk_short=uktime.short,
         phone_display=phone_display,
     )

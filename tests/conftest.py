@@ -23,6 +23,8 @@ def app_config(database_url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "CLINIC_BASE_URL": "https://www.example.test",
         "CLINIC_CACHE_CHECK_SECONDS": 0,
+        "CLINIC_FIGURES_CACHE_SECONDS": 0,  # tests that cache figures turn it on themselves
+        "CLINIC_FIGURES_CACHE_PREFIX": f"test-figures-{os.getpid()}",
         "RATELIMIT_KEY_PREFIX": f"test-{os.getpid()}",
         "CLINIC_STAFF_EMAILS": ["staff@example.test"],
         **overrides,

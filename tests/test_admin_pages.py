@@ -274,19 +274,53 @@ def test_a_reminder_waiting_for_its_time_cannot_be_sent_early(demo, staff):
     assert [e.target_id for e in audit_entries(demo, "email_retry")] == [waiting_id]
 
 
-def test_email_log_pages(demo, staff):
-    with demo.app_context():
-        for n in range(30):
+def email_subjects(page) -> list[str]:
+    return [text_of(r.select("td")[3]) for r in page.select("table.email-log tbody tr")]
+
+
+def queue_messages(app, numbers) -> None:
+    with app.app_context():
+        for n in numbers:
             outbox.queue(f"p{n}@example.test", f"Message {n}", "Body", kind="test")
         db.session.commit()
+
+
+def test_email_log_pages(demo, staff):
+    queue_messages(demo, range(30))
     first = soup(staff.get("/admin/emails"))
-    subjects = [text_of(r.select("td")[3]) for r in first.select("table.email-log tbody tr")]
-    assert subjects == [f"Message {n}" for n in range(29, 4, -1)], "newest first, 25 a page"
+    assert email_subjects(first) == [f"Message {n}" for n in range(29, 4, -1)], "25 a page"
+    assert not first.select_one("a[rel=prev]") and not first.select_one("a[rel=first]")
     second = soup(staff.get(first.select_one("a[rel=next]")["href"]))
-    subjects = [text_of(r.select("td")[3]) for r in second.select("table.email-log tbody tr")]
-    assert subjects == [f"Message {n}" for n in range(4, -1, -1)]
-    assert "Page 2 of 2" in text_of(second)
-    assert second.select_one("a[rel=prev]")
+    assert email_subjects(second) == [f"Message {n}" for n in range(4, -1, -1)]
+    assert not second.select_one("a[rel=next]") and not second.select_one("a[rel=last]")
+    oldest = soup(staff.get(first.select_one("a[rel=last]")["href"]))
+    assert email_subjects(oldest) == [f"Message {n}" for n in range(24, -1, -1)], "oldest 25"
+    assert oldest.select_one("a[rel=prev]") and not oldest.select_one("a[rel=next]")
+    # E-mails queued between two page loads shift nothing: the page before the second
+    # is still the 25 e-mails just newer than it, and the newest page shows the new ones.
+    queue_messages(demo, range(30, 33))
+    back = soup(staff.get(second.select_one("a[rel=prev]")["href"]))
+    assert email_subjects(back) == [f"Message {n}" for n in range(29, 4, -1)]
+    newest = soup(staff.get(back.select_one("a[rel=first]")["href"]))
+    assert email_subjects(newest)[:4] == ["Message 32", "Message 31", "Message 30", "Message 29"]
+    details = [e.detail.split(" leads=")[0] for e in audit_entries(demo, "emails_viewed")]
+    assert details[0] == "status=any page=1" and details[1].startswith("status=any page=older:")
+
+
+def test_email_log_pages_keep_the_filter(demo, staff):
+    queue_messages(demo, range(60))
+    with demo.app_context():
+        for message in db.session.scalars(sa.select(OutboxMessage)):
+            message.status = "failed" if int(message.subject.split()[1]) % 2 else "sent"
+        db.session.commit()
+    first = soup(staff.get("/admin/emails?status=failed"))
+    assert email_subjects(first) == [f"Message {n}" for n in range(59, 9, -2)]
+    older = first.select_one("a[rel=next]")["href"]
+    assert "status=failed" in older
+    second = soup(staff.get(older))
+    assert email_subjects(second) == [f"Message {n}" for n in range(9, 0, -2)]
+    for junk in ("older=abc", "older=0", "newer=99999999", "older=99999999999999999999"):
+        assert email_subjects(soup(staff.get(f"/admin/emails?{junk}")))[0] == "Message 59", junk
 
 
 # Audit log
@@ -305,6 +339,36 @@ def test_audit_log_lists_and_filters_entries(demo, admin, users):
     target = soup(admin.get(f"/admin/audit?target={users['admin']}"))
     assert [text_of(r.select("td")[2]) for r in target.select("tbody tr")] == ["login"]
     assert admin.get("/admin/audit?target=abc").status_code == 422
+
+
+def audit_actions(page) -> list[str]:
+    return [text_of(r.select("td")[4]) for r in page.select("table.audit-log tbody tr")]
+
+
+def add_audit(app, numbers) -> None:
+    with app.app_context():
+        db.session.add_all(
+            AuditEntry(action="test_entry", detail=f"entry {n}", user_email="x@example.test")
+            for n in numbers
+        )
+        db.session.commit()
+
+
+def test_audit_log_pages_never_skip_or_repeat_an_entry(demo, admin):
+    add_audit(demo, range(120))
+    seen: list[str] = []
+    page = soup(admin.get("/admin/audit?action=test_entry"))
+    while True:
+        seen += audit_actions(page)
+        add_audit(demo, range(1000, 1003))  # others keep working while we read
+        link = page.select_one("a[rel=next]")
+        if not link:
+            break
+        assert "action=test_entry" in link["href"]
+        page = soup(admin.get(link["href"]))
+    assert seen == [f"entry {n}" for n in range(119, -1, -1)], "each entry once, newest first"
+    back = soup(admin.get(page.select_one("a[rel=prev]")["href"]))
+    assert audit_actions(back) == [f"entry {n}" for n in range(69, 19, -1)]
 
 
 def test_audit_log_is_read_only_and_for_admins(app, demo, staff, admin):
@@ -582,6 +646,33 @@ def test_marketer_dashboard_shows_aggregates_only(demo, users):
     assert not page.select(".stat-list")
 
 
+def add_lead_now(app, email: str) -> None:
+    with app.app_context():
+        db.session.add(Lead(email=email, name="New Person", created_at=utcnow()))
+        db.session.commit()
+
+
+def test_dashboard_figures_are_kept_a_minute_and_say_how_fresh(demo, staff):
+    note = text_of(soup(staff.get("/admin/")).select_one(".figures-as-of"))
+    assert note.startswith("Figures as of ") and "at every visit" in note  # the tests' setting
+    demo.extensions["figure_cache"].seconds = 60
+    demo.config["CLINIC_FIGURES_CACHE_SECONDS"] = 60
+    with demo.app_context():
+        demo.extensions["figure_cache"].clear()
+    page = soup(staff.get("/admin/"))
+    before = [text_of(s) for s in page.select(".stat-list .stat")]
+    shown = page.select_one(".figures-as-of time")
+    assert datetime.fromisoformat(shown["datetime"]) <= utcnow()
+    assert "every 60 seconds" in text_of(page.select_one(".figures-as-of"))
+    add_lead_now(demo, "new.person@example.test")
+    again = soup(staff.get("/admin/")).select(".stat-list .stat")
+    assert [text_of(s) for s in again] == before, "kept: the same figures, as of the same time"
+    with demo.app_context():
+        demo.extensions["figure_cache"].clear()  # what a minute passing does
+    fresh = [text_of(s) for s in soup(staff.get("/admin/")).select(".stat-list .stat")]
+    assert int(fresh[0]) == int(before[0]) + 1
+
+
 def test_dashboard_without_leads_draws_empty_charts(demo, staff):
     page = soup(staff.get("/admin/"))
     assert len(page.select("svg.chart-svg")) == 2
@@ -632,7 +723,7 @@ def test_stacked_bars_stack_each_series_in_proportion():
     assert chart.series[0].colour != chart.series[1].colour
 
 
-def test_weekly_counts_use_uk_weeks():
+def test_weekly_counts_use_uk_weeks(demo):
     mondays = [date(2025, 3, 24), date(2025, 3, 31)]
     rows = [
         (datetime(2025, 3, 30, 22, 30, tzinfo=UTC), "a"),  # Sunday 23:30 BST
@@ -640,7 +731,14 @@ def test_weekly_counts_use_uk_weeks():
         (datetime(2025, 3, 24, 9, 0, tzinfo=UTC), "b"),
         (datetime(2025, 3, 23, 9, 0, tzinfo=UTC), "b"),  # before the first week: left out
     ]
-    assert dashboard.weekly_counts(rows, mondays) == {"a": [1, 1], "b": [1, 0]}
+    with demo.app_context():
+        db.session.add_all(
+            Lead(email=f"week{n}@example.test", created_at=moment, source_article=key)
+            for n, (moment, key) in enumerate(rows)
+        )
+        db.session.commit()
+        counts = dashboard.weekly_counts(Lead.source_article, mondays)
+    assert counts == {"a": [1, 1], "b": [1, 0]}
 
 
 def test_week_starts_end_with_this_week():

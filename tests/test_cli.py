@@ -12,13 +12,15 @@ import urllib.request
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
 
-from clinic import gunicorn_conf
+from clinic import create_app, gunicorn_conf
 from clinic.config import ensure_secret_key
 from clinic.content.models import Article, Clinic, OpeningHours, Page, Person
 from clinic.extensions import db
 from clinic.leads import search as lead_search
 from clinic.search.models import outside_models
+from tests.conftest import app_config
 
 
 def _snapshot() -> dict:
@@ -193,3 +195,49 @@ def test_serve_asks_each_child_to_stop_once_and_exits_cleanly(tmp_path):
     assert process.returncode == 0
     assert server.read_text() == "1"  # the slow server was not signalled again
     assert worker.read_text() == "1"
+
+
+ADMIN_QUERY_INDEXES = {
+    ("lead_event", "ix_lead_event_booking_id"),
+    ("outbox_message", "ix_outbox_message_created_at_id"),
+    ("outbox_message", "ix_outbox_message_status_created_at_id"),
+    ("booking", "ix_booking_clinic_id_lead_id"),
+    ("booking", "ix_booking_status_starts_at"),
+    ("audit_entry", "ix_audit_entry_action_id"),
+    ("lead", "ix_lead_status_created_at_id"),
+    ("lead", "ix_lead_utm_source_created_at_id_status"),
+    ("lead", "ix_lead_source_article_created_at_id_status"),
+}
+
+
+def _admin_indexes() -> set[tuple[str, str]]:
+    inspector = sa.inspect(db.engine)
+    tables = {table for table, _name in ADMIN_QUERY_INDEXES}
+    found = {(t, index["name"]) for t in tables for index in inspector.get_indexes(t)}
+    return found & ADMIN_QUERY_INDEXES
+
+
+def test_admin_query_indexes_migrate_down_and_up(tmp_path, database_url):
+    """The indexes for the admin at volume come and go with their migration, on either DB."""
+    postgres = not database_url.startswith("sqlite")
+    url = _fresh_postgres_database(database_url) if postgres else f"sqlite:///{tmp_path}/m.db"
+    app = create_app(app_config(url))
+    try:
+        with app.app_context():
+            upgrade()
+            assert _admin_indexes() == ADMIN_QUERY_INDEXES
+            downgrade(revision="c4e8f2a6b1d9")
+            assert _admin_indexes() == set()
+            names = {index["name"] for index in sa.inspect(db.engine).get_indexes("lead")}
+            assert {"ix_lead_utm_source", "ix_lead_source_article"} <= names, "put back"
+            upgrade()
+            assert _admin_indexes() == ADMIN_QUERY_INDEXES
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        if postgres:
+            engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as connection:
+                name = sa.make_url(url).database
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()

@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from clinic.accounts.models import User
 from clinic.audit.models import AuditEntry
+from clinic.booking import services as booking_services
 from clinic.booking.models import Booking
+from clinic.content.models import Clinic
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads.models import Lead, LeadEvent
@@ -216,6 +218,71 @@ def test_sort(demo, staff, three, sort, expected):
     update(demo, Booking, bookings[three["grace"]], starts_at=soon + timedelta(days=1))
     update(demo, Booking, bookings[three["ada"]], status="cancelled")
     assert listed_names(staff.get(f"/admin/leads?sort={sort}")) == expected
+
+
+def add_call(app, lead_id: int, starts_at: datetime, status: str = "confirmed") -> int:
+    with app.app_context():
+        clinic_id = db.session.scalar(sa.select(Clinic.id).order_by(Clinic.id))
+        booking = Booking(lead_id=lead_id, clinic_id=clinic_id, starts_at=starts_at, status=status)
+        db.session.add(booking)
+        db.session.commit()
+        return booking.id
+
+
+def test_next_call_sort_pages_through_calls_then_the_rest(demo, staff):
+    ids = make_leads(demo, 30)
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    add_call(demo, ids[20], hour + timedelta(days=2))
+    soonest = add_call(demo, ids[10], hour + timedelta(days=1))
+    add_call(demo, ids[5], hour - timedelta(hours=2))  # past and never marked done: not ahead
+    add_call(demo, ids[3], hour + timedelta(hours=5), status="cancelled")
+    rest = [f"Lead {n:03}" for n in range(30) if n not in (10, 20)]  # newest first
+    first = listed_names(staff.get("/admin/leads?sort=next_call"))
+    second = listed_names(staff.get("/admin/leads?sort=next_call&page=2"))
+    assert first + second == ["Lead 010", "Lead 020", *rest], "no lead skipped or repeated"
+    assert len(first) == 25
+    assert listed_names(staff.get("/admin/leads?sort=next_call&status=lost")) == []
+    with demo.test_request_context():  # cancelled through the service: no call ahead now
+        booking_services.cancel_call(db.session.get(Booking, soonest), actor="staff@example.test")
+    first = listed_names(staff.get("/admin/leads?sort=next_call"))
+    assert first[:2] == ["Lead 020", "Lead 000"]
+
+
+def test_status_sort_pages_through_each_status_in_turn(demo, staff):
+    ids = make_leads(demo, 30)
+    statuses = {0: "lost", 1: "contacted", 2: "new"}
+    for n, lead_id in enumerate(ids):
+        update(demo, Lead, lead_id, status=statuses[n % 3])
+    order = ["new", "contacted", "lost"]  # pipeline order, newest first within each
+    expected = [f"Lead {n:03}" for s in order for n in range(30) if statuses[n % 3] == s]
+    first = listed_names(staff.get("/admin/leads?sort=status"))
+    second = listed_names(staff.get("/admin/leads?sort=status&page=2"))
+    assert first + second == expected and len(first) == 25
+    contacted = listed_names(staff.get("/admin/leads?sort=status&status=contacted"))
+    assert contacted == [name for name in expected if int(name[-3:]) % 3 == 1]
+
+
+def test_large_counts_are_kept_a_minute_and_say_when(demo, staff):
+    demo.config["CLINIC_FIGURES_CACHE_SECONDS"] = 60
+    demo.extensions["figure_cache"].seconds = 60
+    with demo.app_context():
+        demo.extensions["figure_cache"].clear()
+    queries.FRESH_BELOW, before = 10, queries.FRESH_BELOW
+    try:
+        make_leads(demo, 12)
+        page = soup(staff.get("/admin/leads"))
+        assert "Counts as of" in page.select_one(".counts-as-of").get_text()
+        assert page.select_one(".counts-as-of time")["datetime"]
+        make_leads(demo, 1, prefix="later")
+        response = staff.get("/admin/leads")
+        all_count = soup(response).select_one(".pipeline a .stat").get_text()
+        assert all_count == "12", "the kept count, with its time shown"
+        assert len(listed_names(response)) == 13, "the list itself is current"
+        searched = soup(staff.get("/admin/leads?q=later"))
+        assert not searched.select_one(".counts-as-of"), "searches are counted afresh"
+        assert searched.select_one(".pipeline a .stat").get_text() == "1"
+    finally:
+        queries.FRESH_BELOW = before
 
 
 def test_pagination(demo, staff):

@@ -8,16 +8,16 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from clinic.accounts.roles import no_store, require_roles
+from clinic.admin import keyset
 from clinic.audit.models import AuditEntry
+from clinic.database import distinct_values
 from clinic.dbtypes import MAX_ID
-from clinic.extensions import db
 
 bp = Blueprint("audit_admin", __name__, url_prefix="/admin/audit")
 bp.before_request(require_roles())  # admins only
 bp.after_request(no_store)
 
 PER_PAGE = 50
-MAX_PAGE = 10**6  # far past any real log; keeps the OFFSET within what a database accepts
 
 
 class AuditFilter(FlaskForm):
@@ -38,14 +38,12 @@ class AuditFilter(FlaskForm):
 
 
 def actions() -> list[str]:
-    return list(
-        db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action))
-    )
+    return distinct_values(AuditEntry.action, limit=1000)
 
 
 def entries(action: str = "", user: str = "", target: int | None = None) -> sa.Select:
-    """Return the query for matching entries, newest first."""
-    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+    """Return the query for matching entries (paginate orders them, newest first)."""
+    query = sa.select(AuditEntry)
     if action:
         query = query.where(AuditEntry.action == action)
     if user:
@@ -65,13 +63,8 @@ def index():
     if not form.validate():
         return render_template("audit_admin/index.html", form=form, page=None), 422
     query = entries(form.action.data, form.user.data or "", form.target.data)
-    return render_template("audit_admin/index.html", form=form, page=paginate(query))
-
-
-def paginate(query: sa.Select):
-    """Return the page the query string asks for: junk is the first, past the end the last."""
-    number = min(request.args.get("page", 1, type=int), MAX_PAGE)
-    page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
-    if page.page > page.pages > 0:
-        page = db.paginate(query, page=page.pages, per_page=PER_PAGE, error_out=False)
-    return page
+    return render_template(
+        "audit_admin/index.html",
+        form=form,
+        page=keyset.paginate(query, (AuditEntry.id,), request.args, PER_PAGE),
+    )

@@ -1,13 +1,13 @@
 """Figures for the dashboard, chosen by role so that marketers never see a person's data."""
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from clinic import uktime
+from clinic import figurecache, uktime
 from clinic.admin import charts
 from clinic.booking.models import Booking
 from clinic.content.models import Article, Clinic, Redirect
@@ -47,32 +47,54 @@ def _current_slug(slug: str | None, moves: dict[str, str]) -> str | None:
     return path.removeprefix("/articles/") if path and path.startswith("/articles/") else slug
 
 
-def bookings_by_article(since_days: int = 90) -> list[ArticleBookings]:
-    """Count the bookings each article led to (cancelled ones left out) and how far they went:
-    calls that took place, and people now booked for treatment."""
+def _article_totals(since_days: int) -> dict:
+    """Count bookings since `since_days` ago per article, with how many calls took place and
+    how many people are now booked for treatment: {slug or key: [bookings, done, treatment]}."""
     since = utcnow() - timedelta(days=since_days)
     # Grouped by bare columns: PostgreSQL refuses a GROUP BY on coalesce(column, :param),
     # since each copy of the parameter is a different expression to it.
     # Who made the booking is on its "booked" timeline entry: the patient, or a member of staff.
-    booked = sa.and_(LeadEvent.booking_id == Booking.id, LeadEvent.kind == "booked")
-    query = (
+    # One index probe per booking of the period (a join let PostgreSQL merge all 125,000).
+    booked_by = (
+        sa.select(LeadEvent.actor)
+        .where(LeadEvent.booking_id == Booking.id, LeadEvent.kind == "booked")
+        .limit(1)
+        .correlate(Booking)
+        .scalar_subquery()
+    )
+    # MATERIALIZED: read the period's bookings off the created_at index first. Left to itself,
+    # SQLite walks every booking in source_article order to save a sort for the GROUP BY.
+    recent = (
         sa.select(
-            Booking.source_article, Booking.status, Lead.status, LeadEvent.actor, sa.func.count()
+            Booking.source_article,
+            Booking.status.label("call_status"),
+            Lead.status.label("lead_status"),
+            booked_by.label("actor"),
         )
         .join(Lead, Lead.id == Booking.lead_id)
-        .outerjoin(LeadEvent, booked)
         .where(Booking.created_at >= since, Booking.status != "cancelled")
-        .group_by(Booking.source_article, Booking.status, Lead.status, LeadEvent.actor)
+        .cte("recent_bookings")
+        .prefix_with("MATERIALIZED")
     )
+    columns = (recent.c.source_article, recent.c.call_status, recent.c.lead_status, recent.c.actor)
+    query = sa.select(*columns, sa.func.count()).group_by(*columns)
     moves = dict(db.session.execute(sa.select(Redirect.old_path, Redirect.new_path)).all())
-    totals: dict[str | None, list[int]] = {}
+    totals: dict[str, list[int]] = {}
     for slug, call_status, lead_status, actor, count in db.session.execute(query):
         by_staff = slug is None and actor not in (None, "patient")
-        row = totals.setdefault(BY_PHONE if by_staff else _current_slug(slug, moves), [0, 0, 0])
+        key = BY_PHONE if by_staff else _current_slug(slug, moves) or NO_ARTICLE
+        row = totals.setdefault(key, [0, 0, 0])
         row[0] += count
         row[1] += count if call_status == "done" else 0
         row[2] += count if lead_status == "treatment_booked" else 0
-    articles = [s for s in totals if s and s != BY_PHONE]
+    return totals
+
+
+def bookings_by_article(since_days: int = 90, totals: dict | None = None) -> list[ArticleBookings]:
+    """Count the bookings each article led to (cancelled ones left out) and how far they went:
+    calls that took place, and people now booked for treatment."""
+    totals = _article_totals(since_days) if totals is None else totals
+    articles = [s for s in totals if s not in (BY_PHONE, NO_ARTICLE)]
     titles = dict(
         db.session.execute(
             sa.select(Article.slug, Article.title).where(Article.slug.in_(articles))
@@ -81,7 +103,7 @@ def bookings_by_article(since_days: int = 90) -> list[ArticleBookings]:
     rows = [
         ArticleBookings(titles.get(slug, slug), slug, *counts)
         if slug in articles
-        else ArticleBookings(slug or NO_ARTICLE, None, *counts)
+        else ArticleBookings(slug, None, *counts)
         for slug, counts in totals.items()
     ]
     return sorted(rows, key=lambda r: (-r.bookings, r.slug is None, r.title))
@@ -115,15 +137,24 @@ def week_starts(weeks: int = WEEKS, now: datetime | None = None) -> list[date]:
     return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
 
 
-def weekly_counts(rows: Iterable[tuple[datetime, str]], mondays: list[date]) -> dict:
-    """Count (moment, key) rows per key and per UK week; rows outside the weeks are ignored."""
-    week_index = {monday: i for i, monday in enumerate(mondays)}
-    counts: dict[str, list[int]] = {}
-    for moment, key in rows:
-        local = uktime.to_local(moment).date()
-        week = week_index.get(local - timedelta(days=local.weekday()))
-        if week is not None:
-            counts.setdefault(key, [0] * len(mondays))[week] += 1
+def week_of(moment, mondays: list[date]) -> sa.Case:
+    """Return SQL for the index of the UK week that `moment` falls in (0 the oldest)."""
+    starts = [_since(monday) for monday in mondays]
+    return sa.case(*((moment >= start, i) for i, start in reversed(list(enumerate(starts)))))
+
+
+def weekly_counts(key, mondays: list[date]) -> dict:
+    """Count the leads created in each UK week per value of `key` (a SQL expression over the
+    lead), in the database: {key: [count per week]}; leads before the first week left out."""
+    rows = (
+        sa.select(week_of(Lead.created_at, mondays).label("week"), key.label("key"))
+        .where(Lead.created_at >= _since(mondays[0]))
+        .subquery()
+    )
+    query = sa.select(rows.c.week, rows.c.key, sa.func.count()).group_by(rows.c.week, rows.c.key)
+    counts: dict = {}
+    for week, value, number in db.session.execute(query):
+        counts.setdefault(value, [0] * len(mondays))[week] += number
     return counts
 
 
@@ -150,22 +181,42 @@ def _since(monday: date) -> datetime:
     return uktime.midnight(monday)
 
 
-def leads_per_week_by_clinic(weeks: int = WEEKS) -> charts.BarChart:
+def _first_clinic():
+    """The clinic of the lead's first booking, as a subquery per lead (one index probe each)."""
+    return (
+        sa.select(Booking.clinic_id)
+        .where(Booking.lead_id == Lead.id)
+        .order_by(Booking.id)
+        .limit(1)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+
+
+def _clinic_counts(mondays: list[date]) -> dict[str, list[int]]:
+    counts = weekly_counts(_first_clinic(), mondays)
+    cities = dict(db.session.execute(sa.select(Clinic.id, Clinic.city)).all())
+    by_city: dict[str, list[int]] = {}
+    for clinic_id, weeks in counts.items():
+        city = cities.get(clinic_id, NO_BOOKING)
+        before = by_city.get(city, [0] * len(weeks))
+        by_city[city] = [a + b for a, b in zip(before, weeks, strict=True)]
+    return by_city
+
+
+def _article_counts(mondays: list[date]) -> dict[str, list[int]]:
+    counts = weekly_counts(Lead.source_article, mondays)
+    if None in counts:
+        counts[NO_ARTICLE] = counts.pop(None)
+    return counts
+
+
+def leads_per_week_by_clinic(
+    weeks: int = WEEKS, counts: dict[str, list[int]] | None = None
+) -> charts.BarChart:
     """Chart new leads per week, split by the clinic of each lead's first booking."""
     mondays = week_starts(weeks)
-    first_booking = (
-        sa.select(Booking.lead_id, sa.func.min(Booking.id).label("booking_id"))
-        .group_by(Booking.lead_id)
-        .subquery()
-    )
-    query = (
-        sa.select(Lead.created_at, sa.func.coalesce(Clinic.city, NO_BOOKING))
-        .outerjoin(first_booking, first_booking.c.lead_id == Lead.id)
-        .outerjoin(Booking, Booking.id == first_booking.c.booking_id)
-        .outerjoin(Clinic, Clinic.id == Booking.clinic_id)
-        .where(Lead.created_at >= _since(mondays[0]))
-    )
-    counts = weekly_counts(db.session.execute(query), mondays)
+    counts = _clinic_counts(mondays) if counts is None else counts
     cities = list(db.session.scalars(sa.select(Clinic.city).order_by(Clinic.id)))
     names = cities + sorted(set(counts) - set(cities))
     series = [(name, counts.get(name, [0] * weeks)) for name in names]
@@ -174,13 +225,12 @@ def leads_per_week_by_clinic(weeks: int = WEEKS) -> charts.BarChart:
     )
 
 
-def leads_per_week_by_article(weeks: int = WEEKS) -> charts.BarChart:
+def leads_per_week_by_article(
+    weeks: int = WEEKS, counts: dict[str, list[int]] | None = None
+) -> charts.BarChart:
     """Chart new leads per week, split by the article their first visit came from."""
     mondays = week_starts(weeks)
-    query = sa.select(Lead.created_at, sa.func.coalesce(Lead.source_article, NO_ARTICLE)).where(
-        Lead.created_at >= _since(mondays[0])
-    )
-    counts = weekly_counts(db.session.execute(query), mondays)
+    counts = _article_counts(mondays) if counts is None else counts
     return charts.stacked_bars(
         "New leads per week by the article of their first visit",
         "leads",
@@ -189,12 +239,34 @@ def leads_per_week_by_article(weeks: int = WEEKS) -> charts.BarChart:
     )
 
 
+def _aggregates(staff: bool) -> dict:
+    """Compute the counts behind the dashboard (no person's data: safe to keep and share)."""
+    mondays = week_starts()
+    figures = {"by_article": _article_totals(90), "article_weeks": _article_counts(mondays)}
+    if staff:
+        figures.update(leads=lead_counts(), clinic_weeks=_clinic_counts(mondays))
+    return figures
+
+
 def for_role(role: str) -> dict:
-    """Return the dashboard's figures: aggregates for everyone, people only for staff."""
-    figures = {"by_article": bookings_by_article(), "article_chart": leads_per_week_by_article()}
-    if role in STAFF_ROLES:
+    """Return the dashboard's figures: aggregates for everyone, people only for staff.
+
+    The counts scan weeks of leads and months of bookings, so they are kept for
+    CLINIC_FIGURES_CACHE_SECONDS and the page says when they were worked out."""
+    staff = role in STAFF_ROLES
+    key = f"dashboard:{'staff' if staff else 'aggregates'}:{week_starts()[-1].isoformat()}"
+    counts, as_of = figurecache.remember(key, lambda: _aggregates(staff))
+    figures = {
+        "by_article": bookings_by_article(totals=counts["by_article"]),
+        "article_chart": leads_per_week_by_article(counts=counts["article_weeks"]),
+        "as_of": as_of,
+        "figures_seconds": current_app.config["CLINIC_FIGURES_CACHE_SECONDS"],
+    }
+    if staff:
         figures.update(
-            leads=lead_counts(), upcoming=upcoming_calls(), clinic_chart=leads_per_week_by_clinic()
+            leads=counts["leads"],
+            upcoming=upcoming_calls(),
+            clinic_chart=leads_per_week_by_clinic(counts=counts["clinic_weeks"]),
         )
         figures["email_stalled"] = incidents.dashboard_notice()
     if role in ("admin", "marketer"):

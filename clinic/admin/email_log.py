@@ -7,6 +7,7 @@ from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from clinic.accounts.roles import no_store, require_roles
+from clinic.admin import keyset
 from clinic.audit.services import record
 from clinic.extensions import db
 from clinic.notifications import outbox
@@ -18,7 +19,6 @@ bp.before_request(require_roles("staff"))
 bp.after_request(no_store)
 
 PER_PAGE = 25
-MAX_PAGE = 10**6  # far past any real log; keeps the OFFSET within what a database accepts
 STATUS_LABELS = {
     "pending": "Waiting",
     "sending": "Sending",
@@ -54,22 +54,20 @@ def index():
     form = EmailFilter(request.args)
     if not form.validate():
         return _render_index(form, page=None), 422
-    query = sa.select(OutboxMessage).order_by(
-        OutboxMessage.created_at.desc(), OutboxMessage.id.desc()
-    )
+    query = sa.select(OutboxMessage)
     if form.status.data:
         query = query.where(OutboxMessage.status == form.status.data)
-    number = min(request.args.get("page", 1, type=int), MAX_PAGE)
-    page = db.paginate(query, page=number, per_page=PER_PAGE, error_out=False)
-    if page.page > page.pages > 0:  # past the end: show the last page
-        page = db.paginate(query, page=page.pages, per_page=PER_PAGE, error_out=False)
+    keys = (OutboxMessage.created_at, OutboxMessage.id)
+    page = keyset.paginate(query, keys, request.args, PER_PAGE)
     # Recipients are personal data: record who looked, with the filter and the leads whose
     # e-mails were listed, but not the addresses.
     leads = ",".join(map(str, dict.fromkeys(m.lead_id for m in page.items if m.lead_id)))
-    shown = f"status={form.status.data or 'any'} page={page.page} leads={leads or 'none'}"
+    shown = f"status={form.status.data or 'any'} page={page.where} leads={leads or 'none'}"
     record("emails_viewed", "lead", None, shown)
+    html = _render_index(form, page=page)
+    # Render first: committing expires the loaded e-mails, and reloading them costs a query each.
     db.session.commit()
-    return _render_index(form, page=page)
+    return html
 
 
 def _render_index(form: EmailFilter, page) -> str:

@@ -32,6 +32,10 @@ class Booking(db.Model):
             sqlite_where=sa.text("status != 'cancelled'"),
             postgresql_where=sa.text("status != 'cancelled'"),
         ),
+        # Leads by clinic (the list's filter) without reading the bookings themselves.
+        sa.Index("ix_booking_clinic_id_lead_id", "clinic_id", "lead_id"),
+        # Confirmed calls ahead: the next-call sort, the dashboard's upcoming calls.
+        sa.Index("ix_booking_status_starts_at", "status", "starts_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("lead.id", ondelete="CASCADE"), index=True)

@@ -38,5 +38,6 @@ def demo_load_command(count: int, seed: int | None, force: bool):
     started = time.perf_counter()
     made = services.load(count, seed=seed)
     db.session.commit()
+    services.refresh_statistics()
     summary = ", ".join(f"{n:,} {name}" for name, n in made.items())
     click.echo(f"Made {summary} in {time.perf_counter() - started:.1f} s.")

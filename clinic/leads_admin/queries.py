@@ -7,12 +7,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import joinedload
 
+from clinic import figurecache
 from clinic.accounts.models import User
 from clinic.booking.models import CALL_LENGTH, Booking
 from clinic.content.models import Clinic
+from clinic.database import distinct_values
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import search as lead_search
@@ -29,6 +32,7 @@ SORTS = {
     "next_call": "Next call, soonest first",
 }
 PER_PAGE = 25
+FRESH_BELOW = 2000  # leads: fewer are counted at every visit, at a cost of a few milliseconds
 MAX_PAGE = 10**9
 OWNER_ROLES = ("staff", "admin")
 MAX_TEXT = 200
@@ -151,12 +155,13 @@ def conditions(lead_filter: LeadFilter, with_status: bool = True) -> list:
     if with_status and lead_filter.status:
         where.append(Lead.status == lead_filter.status)
     if lead_filter.clinic:
-        at_clinic = (
-            sa.select(Booking.lead_id)
-            .join(Clinic, Booking.clinic_id == Clinic.id)
-            .where(Clinic.slug == lead_filter.clinic)
+        # EXISTS, one index probe per lead read: an IN list would hold every lead the clinic
+        # ever had (half of them at 100,000 leads) before the first row of the page.
+        clinic_id = sa.select(Clinic.id).where(Clinic.slug == lead_filter.clinic)
+        at_clinic = sa.select(Booking.id).where(
+            Booking.clinic_id == clinic_id.scalar_subquery(), Booking.lead_id == Lead.id
         )
-        where.append(Lead.id.in_(at_clinic))
+        where.append(at_clinic.exists())
     if lead_filter.created_from:
         where.append(Lead.created_at >= midnight(lead_filter.created_from))
     if lead_filter.created_to:
@@ -170,32 +175,108 @@ def conditions(lead_filter: LeadFilter, with_status: bool = True) -> list:
     return where
 
 
-def _next_call(now: datetime):
-    """The start of the lead's next confirmed call (one in progress counts), or NULL."""
+def _calls_ahead(now: datetime):
+    """Each lead's next confirmed call (one in progress counts): a subquery of (lead_id, starts)
+    read off the index of confirmed calls by time, so only calls ahead are touched."""
     return (
-        sa.select(sa.func.min(Booking.starts_at))
-        .where(
-            Booking.lead_id == Lead.id,
-            Booking.status == "confirmed",
-            Booking.starts_at >= now - CALL_LENGTH,
-        )
-        .correlate(Lead)
-        .scalar_subquery()
+        sa.select(Booking.lead_id, sa.func.min(Booking.starts_at).label("starts"))
+        .where(Booking.status == "confirmed", Booking.starts_at >= now - CALL_LENGTH)
+        .group_by(Booking.lead_id)
+        .subquery("calls_ahead")
     )
 
 
-def _order(sort: str, next_call) -> tuple:
-    newest = (Lead.created_at.desc(), Lead.id.desc())
+def next_calls_by_lead(lead_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """Return the start of each lead's next confirmed call, for the leads that have one."""
+    found: dict[int, datetime] = {}
+    for start in range(0, len(lead_ids), 500):
+        query = (
+            sa.select(Booking.lead_id, sa.func.min(Booking.starts_at))
+            .where(
+                Booking.lead_id.in_(lead_ids[start : start + 500]),
+                Booking.status == "confirmed",
+                Booking.starts_at >= now - CALL_LENGTH,
+            )
+            .group_by(Booking.lead_id)
+        )
+        found.update(db.session.execute(query).all())
+    return found
+
+
+NEWEST = (Lead.created_at.desc(), Lead.id.desc())
+
+
+def _order(sort: str) -> tuple:
     if sort == "oldest":
         return Lead.created_at.asc(), Lead.id.asc()
     if sort == "name":  # erased leads (no name) last
         return sa.case((Lead.name.is_(None), 1), else_=0), sa.func.lower(Lead.name), Lead.id
     if sort == "status":
         rank = sa.case({status: i for i, status in enumerate(LEAD_STATUSES)}, value=Lead.status)
-        return rank, *newest
-    if sort == "next_call":  # leads with no call ahead last, newest first among them
-        return sa.case((next_call.is_(None), 1), else_=0), next_call, *newest
-    return newest
+        return rank, *NEWEST
+    return NEWEST
+
+
+def _window(query: sa.Select, offset: int, limit: int | None) -> list[Lead]:
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def _by_status(where: list, offset: int, limit: int | None) -> list[Lead]:
+    """Return leads in pipeline order, newest first within each status: one index-ordered
+    query per status (and a count of each status the page starts beyond), not a sort of all."""
+    leads: list[Lead] = []
+    for status in LEAD_STATUSES:
+        part = sa.select(Lead).where(*where, Lead.status == status).order_by(*NEWEST)
+        if limit is None:
+            leads += _window(part, 0, None)
+            continue
+        if offset:
+            counted = sa.select(sa.func.count()).select_from(Lead)
+            in_part = db.session.scalar(counted.where(*where, Lead.status == status))
+            if offset >= in_part:
+                offset -= in_part
+                continue
+        leads += _window(part, offset, limit - len(leads))
+        offset = 0
+        if len(leads) >= limit:
+            break
+    return leads
+
+
+def ordered_leads(
+    lead_filter: LeadFilter, now: datetime, offset: int = 0, limit: int | None = None
+) -> list[Lead]:
+    """Return the filtered leads in the filter's order, `limit` of them from `offset` (all
+    when `limit` is None)."""
+    where = conditions(lead_filter)
+    if lead_filter.sort == "status" and lead_filter.status:  # one status: newest first
+        return _window(sa.select(Lead).where(*where).order_by(*NEWEST), offset, limit)
+    if lead_filter.sort == "status":
+        return _by_status(where, offset, limit)
+    if lead_filter.sort != "next_call":
+        query = sa.select(Lead).where(*where).order_by(*_order(lead_filter.sort))
+        return _window(query, offset, limit)
+    # Leads with a call ahead, soonest first, then the others newest first: two queries, each
+    # read in index order, rather than a sort of every lead on a computed next call.
+    ahead = _calls_ahead(now)
+    with_call = (
+        sa.select(Lead)
+        .join(ahead, ahead.c.lead_id == Lead.id)
+        .where(*where)
+        .order_by(ahead.c.starts, *NEWEST)
+    )
+    without_call = (
+        sa.select(Lead).where(*where, Lead.id.not_in(sa.select(ahead.c.lead_id))).order_by(*NEWEST)
+    )
+    if limit is None:
+        return _window(with_call, 0, None) + _window(without_call, 0, None)
+    first_part = db.session.scalar(sa.select(sa.func.count()).select_from(with_call.subquery()))
+    leads = _window(with_call, offset, limit) if offset < first_part else []
+    if len(leads) < limit:
+        leads += _window(without_call, max(0, offset - first_part), limit - len(leads))
+    return leads
 
 
 @dataclass
@@ -215,6 +296,8 @@ class ResultPage:
     page: int
     pages: int
     total: int
+    counts: dict[str, int] = field(default_factory=dict)  # per status, under the other filters
+    counted_at: datetime | None = None  # when the counts were kept a while; None: just now
 
     @property
     def first_number(self) -> int:
@@ -226,23 +309,25 @@ class ResultPage:
 
 
 def _rows(lead_filter: LeadFilter, now: datetime, page: int | None) -> list[Row]:
-    next_call = _next_call(now)
-    query = (
-        sa.select(Lead, next_call.label("next_call"))
-        .where(*conditions(lead_filter))
-        .order_by(*_order(lead_filter.sort, next_call))
-    )
-    if page is not None:
-        query = query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-    rows = [Row(lead, when) for lead, when in db.session.execute(query)]
-    owners = owner_emails({row.lead.owner_id for row in rows})
-    clinics = clinic_names_by_lead([row.lead.id for row in rows])
-    calls = call_counts_by_lead([row.lead.id for row in rows])
-    for row in rows:
-        row.owner = owners.get(row.lead.owner_id)
-        row.clinics = clinics.get(row.lead.id, [])
-        row.calls = calls.get(row.lead.id, {})
-    return rows
+    if page is None:
+        leads = ordered_leads(lead_filter, now)
+    else:
+        leads = ordered_leads(lead_filter, now, (page - 1) * PER_PAGE, PER_PAGE)
+    ids = [lead.id for lead in leads]
+    next_calls = next_calls_by_lead(ids, now)
+    owners = owner_emails({lead.owner_id for lead in leads})
+    clinics = clinic_names_by_lead(ids)
+    calls = call_counts_by_lead(ids)
+    return [
+        Row(
+            lead,
+            next_calls.get(lead.id),
+            owners.get(lead.owner_id),
+            clinics.get(lead.id, []),
+            calls.get(lead.id, {}),
+        )
+        for lead in leads
+    ]
 
 
 def count(lead_filter: LeadFilter) -> int:
@@ -252,10 +337,28 @@ def count(lead_filter: LeadFilter) -> int:
 
 def page_of_leads(lead_filter: LeadFilter, now: datetime | None = None) -> ResultPage:
     """Return one page of the filtered leads; a page past the end shows the last page."""
-    total = count(lead_filter)
+    counts, counted_at = pipeline_counts(lead_filter)
+    total = counts[lead_filter.status] if lead_filter.status else sum(counts.values())
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(lead_filter.page, pages)
-    return ResultPage(_rows(lead_filter, now or utcnow(), page), page, pages, total)
+    rows = _rows(lead_filter, now or utcnow(), page)
+    return ResultPage(rows, page, pages, total, counts, counted_at)
+
+
+def pipeline_counts(lead_filter: LeadFilter) -> tuple[dict[str, int], datetime | None]:
+    """Count leads per status under the rest of the filter, and say when they were counted.
+
+    Counting reads every matching lead (half of 100,000 for one clinic), so large counts are
+    kept for CLINIC_FIGURES_CACHE_SECONDS and the page says when they were made (None: now).
+    Small ones, and every search (its words must not be stored), are counted afresh."""
+    if lead_filter.q:
+        return status_counts(lead_filter), None
+    args = replace(lead_filter, status=None, sort="newest", page=1).to_args()
+    key = "lead-counts:" + "&".join(f"{k}={v}" for k, v in sorted(args.items()))
+    counts, counted_at = figurecache.remember(key, lambda: status_counts(lead_filter))
+    if sum(counts.values()) < FRESH_BELOW:
+        return status_counts(lead_filter), None
+    return counts, (counted_at if current_app.config["CLINIC_FIGURES_CACHE_SECONDS"] else None)
 
 
 def all_leads(lead_filter: LeadFilter, now: datetime | None = None) -> list[Row]:
@@ -282,13 +385,19 @@ EXPORT_COLUMNS = (
 
 
 def export_select(lead_filter: LeadFilter, now: datetime) -> sa.Select:
-    """Select every matching lead's exported columns and next call, in the filter's order."""
-    next_call = _next_call(now)
+    """Select every matching lead's exported columns and next call, in the filter's order
+    (the list's order: leads with a call ahead soonest first, for the next-call sort)."""
+    ahead = _calls_ahead(now)
     columns = [getattr(Lead, name) for name in EXPORT_COLUMNS]
+    order = _order(lead_filter.sort)
+    if lead_filter.sort == "next_call":
+        order = (sa.case((ahead.c.starts.is_(None), 1), else_=0), ahead.c.starts, *NEWEST)
     return (
-        sa.select(*columns, next_call.label("next_call"))
+        sa.select(*columns, ahead.c.starts.label("next_call"))
+        .select_from(Lead)
+        .outerjoin(ahead, ahead.c.lead_id == Lead.id)
         .where(*conditions(lead_filter))
-        .order_by(*_order(lead_filter.sort, next_call))
+        .order_by(*order)
     )
 
 
@@ -325,8 +434,7 @@ def clinic_choices() -> list[tuple[str, str]]:
 
 
 def _distinct(column, current: str | None) -> list[str]:
-    query = sa.select(column).where(column.is_not(None)).distinct().order_by(column).limit(300)
-    values = list(db.session.scalars(query))
+    values = distinct_values(column, limit=300)
     return values if not current or current in values else [current, *values]
 
 

@@ -68,7 +68,7 @@ def index():
         filter=lead_filter,
         problems=problems,
         results=results,
-        counts=queries.status_counts(lead_filter),
+        counts=results.counts,
         choices=queries.filter_choices(lead_filter),
         sorts=queries.SORTS,
         page_numbers=queries.page_numbers(results.page, results.pages),

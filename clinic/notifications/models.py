@@ -19,6 +19,9 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"status IN {STATUSES}", name="status"),
         sa.Index("ix_outbox_message_status_not_before", "status", "not_before"),
+        # The e-mail log, newest first, in pages that start after the last row shown.
+        sa.Index("ix_outbox_message_created_at_id", "created_at", "id"),
+        sa.Index("ix_outbox_message_status_created_at_id", "status", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

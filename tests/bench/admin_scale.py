@@ -17,6 +17,7 @@ import csv
 import io
 import math
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ from urllib.parse import urlencode
 import phonenumbers
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from sqlalchemy import event
 
 from clinic import create_app
 from clinic.accounts.models import User
+from clinic.audit.models import AuditEntry
 from clinic.content.models import Article
 from clinic.content.seed import seed_demo
 from clinic.dbtypes import utcnow
@@ -37,6 +40,7 @@ from clinic.demo import services as demo
 from clinic.demo import volume
 from clinic.extensions import db
 from clinic.leads.models import Lead
+from clinic.notifications.models import OutboxMessage
 from clinic.uktime import UK
 from tests import pgdb
 from tests.auth_helpers import login, make_user
@@ -52,6 +56,13 @@ def admin_pages(app) -> list[tuple[str, str]]:
         lead = _middle_lead()
         article = db.session.scalar(sa.select(Article.slug).order_by(Article.slug))
         leads = db.session.scalar(sa.select(sa.func.count()).select_from(Lead))
+        audit_100 = _row_before_page(
+            sa.select(AuditEntry.id).order_by(AuditEntry.id.desc()), 100, 50
+        )
+        emails = sa.select(OutboxMessage.id).order_by(
+            OutboxMessage.created_at.desc(), OutboxMessage.id.desc()
+        )
+        emails_100 = _row_before_page(emails, 100, 25)
     today = utcnow().astimezone(UK).date()
     last = max(1, math.ceil(leads / 25))
     return [
@@ -74,12 +85,12 @@ def admin_pages(app) -> list[tuple[str, str]]:
         ("lead page", f"/admin/leads/{lead.id}"),
         ("calls agenda", "/admin/bookings"),
         ("audit log", "/admin/audit"),
-        ("audit page 100", "/admin/audit?page=100"),
-        ("audit last page", "/admin/audit?page=1000000"),
+        ("audit page 100", f"/admin/audit?older={audit_100}"),
+        ("audit last page", "/admin/audit?oldest=1"),
         ("audit action=lead_viewed", "/admin/audit?action=lead_viewed"),
         ("e-mail log", "/admin/emails"),
-        ("e-mail log page 100", "/admin/emails?page=100"),
-        ("e-mail log last page", "/admin/emails?page=1000000"),
+        ("e-mail log page 100", f"/admin/emails?older={emails_100}"),
+        ("e-mail log last page", "/admin/emails?oldest=1"),
         ("e-mail log status=failed", "/admin/emails?status=failed"),
         ("content list", "/admin/content/"),
     ]
@@ -108,6 +119,13 @@ def search_pages(lead: Lead) -> list[tuple[str, str]]:
     return [(label, "/admin/leads?" + urlencode({"q": q})) for label, q in search_searches(lead)]
 
 
+def _row_before_page(ids: sa.Select, page: int, per_page: int) -> int:
+    """Return the id that the "Older" link of page `page - 1` names (keyset pages), or the
+    oldest row's when the log is shorter."""
+    found = db.session.scalar(ids.offset((page - 1) * per_page - 1).limit(1))
+    return found or db.session.scalar(sa.select(sa.func.min(ids.selected_columns[0])))
+
+
 def _middle_lead() -> Lead:
     """Return a lead in the middle of the list that still has its details (not erased)."""
     middle = db.session.scalar(sa.select(sa.func.max(Lead.id))) // 2
@@ -129,6 +147,8 @@ def signed_in_client(app):
 @dataclass
 class Timing:
     seconds: list[float] = field(default_factory=list)
+    first: float = 0.0  # the warm-up fetch: what a cold cache costs
+    sql: list[float] = field(default_factory=list)  # time inside the database, per fetch
 
     def quantile(self, share: float) -> float:
         ordered = sorted(self.seconds)
@@ -143,10 +163,27 @@ class Timing:
         return self.quantile(0.95)
 
 
-def time_page(client, url: str, repeat: int) -> Timing:
+class QueryClock:
+    """Add up the time spent in the database's cursor: the part of a page that queries cost,
+    apart from Python and the template (which a busy machine slows the most)."""
+
+    def __init__(self, engine) -> None:
+        self.total = 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, connection, *_args) -> None:
+        connection.info["query_started"] = time.perf_counter()
+
+    def _after(self, connection, *_args) -> None:
+        self.total += time.perf_counter() - connection.info.pop("query_started")
+
+
+def time_page(client, url: str, repeat: int, clock: QueryClock) -> Timing:
     """Fetch once to warm up, then `repeat` times; every answer must be 200."""
     timing = Timing()
     for attempt in range(repeat + 1):
+        clock.total = 0.0
         started = time.perf_counter()
         response = client.get(url)
         elapsed = time.perf_counter() - started
@@ -154,6 +191,9 @@ def time_page(client, url: str, repeat: int) -> Timing:
             raise SystemExit(f"{url} answered {response.status_code}")
         if attempt:
             timing.seconds.append(elapsed)
+            timing.sql.append(clock.total)
+        else:
+            timing.first = elapsed
     return timing
 
 
@@ -175,8 +215,9 @@ def time_export(client, repeat: int) -> dict:
 
 
 def build(url: str, leads: int) -> tuple[object, float]:
-    """Migrate, seed and demo-load `leads` into the database at `url` unless already there."""
-    app = create_app(app_config(url))
+    """Migrate, seed and demo-load `leads` into the database at `url` unless already there.
+    Counts and charts are kept for a minute, as in production (the tests turn that off)."""
+    app = create_app(app_config(url, CLINIC_FIGURES_CACHE_SECONDS=60))
     with app.app_context():
         upgrade()
         have = db.session.scalar(sa.select(sa.func.count()).select_from(Lead))
@@ -185,28 +226,41 @@ def build(url: str, leads: int) -> tuple[object, float]:
             seed_demo()
             demo.load(leads - have, seed=leads)
             db.session.commit()
+        demo.refresh_statistics()  # as demo-load does
         took = time.perf_counter() - started
     return app, took
 
 
 def measure(app, repeat: int, export_repeat: int) -> dict:
     client = signed_in_client(app)
-    pages = {label: time_page(client, url, repeat) for label, url in admin_pages(app)}
+    with app.app_context():
+        clock = QueryClock(db.engine)
+    pages = {label: time_page(client, url, repeat, clock) for label, url in admin_pages(app)}
     return {"pages": pages, "export": time_export(client, export_repeat)}
 
 
 def scratch_databases(admin_url: str | None, keep: Path | None):
-    """Yield (size -> URL, cleanup) for SQLite files or scratch PostgreSQL databases."""
+    """Yield (size -> URL, cleanup) for SQLite files or scratch PostgreSQL databases; with
+    `keep`, PostgreSQL databases are named after the folder and kept (and reused) too."""
     if admin_url:
         names = {}
+        tag = re.sub(r"[^a-z0-9]+", "_", keep.name.lower()) if keep else str(os.getpid())
 
         def url_for(size: int) -> str:
-            names[size] = f"clinic_bench_{size}_{os.getpid()}"
-            pgdb.main("create", admin_url, names[size])
+            names[size] = f"clinic_bench_{size}_{tag}"
+            engine = sa.create_engine(admin_url)
+            with engine.connect() as connection:
+                known = connection.scalar(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": names[size]},
+                )
+            engine.dispose()
+            if not known:
+                pgdb.main("create", admin_url, names[size])
             return sa.make_url(admin_url).set(database=names[size]).render_as_string(False)
 
         def cleanup() -> None:
-            for name in names.values():
+            for name in names.values() if not keep else ():
                 pgdb.main("drop", admin_url, name)
 
         return url_for, cleanup
@@ -221,15 +275,19 @@ def print_table(results: dict[int, dict], database: str) -> None:
     names = [f"{s // 1000}k" if s >= 1000 else str(s) for s in sizes]
     head = " | ".join(f"{n} p50 | {n} p95" for n in names)
     print(f"\nAdmin pages, {database}, ms (Flask test client in-process; noisy shared machine)\n")
-    print(f"| page | {head} | growth p50 {names[0]}→{names[-1]} |")
-    print("|---|" + "---:|" * (2 * len(sizes) + 1))
+    last = names[-1]
+    print(f"| page | {head} | growth p50 {names[0]}→{last} | {last} first fetch | {last} SQL p50 |")
+    print("|---|" + "---:|" * (2 * len(sizes) + 3))
     for label in results[small]["pages"]:
         cells = []
         for size in sizes:
             timing = results[size]["pages"][label]
             cells += [f"{timing.p50:.1f}", f"{timing.p95:.1f}"]
         growth = results[large]["pages"][label].p50 / results[small]["pages"][label].p50
-        print(f"| {label} | {' | '.join(cells)} | {growth:.1f}x |")
+        big = results[large]["pages"][label]
+        sql = sorted(big.sql)[max(0, math.ceil(0.5 * len(big.sql)) - 1)] * 1000
+        tail = f"{growth:.1f}x | {big.first * 1000:.1f} | {sql:.1f}"
+        print(f"| {label} | {' | '.join(cells)} | {tail} |")
     print("\nCSV export of every lead (/admin/leads.csv)\n")
     print("| leads | rows | first byte p50 ms | total p50 ms | total max ms |")
     print("|---:|---:|---:|---:|---:|")
@@ -247,7 +305,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed fetches of each page")
     parser.add_argument("--export-repeat", type=int, default=2)
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="PostgreSQL URL to create in")
-    parser.add_argument("--keep", type=Path, help="SQLite: keep (and reuse) the files here")
+    parser.add_argument(
+        "--keep", type=Path, help="keep (and reuse) the SQLite files here, or the PostgreSQL DBs"
+    )
     args = parser.parse_args()
     url_for, cleanup = scratch_databases(args.postgres, args.keep)
     results = {}
