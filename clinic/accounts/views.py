@@ -79,9 +79,8 @@ def login():
     if request.method == "GET":
         form.next.data = local_path(request.args.get("next"))
     if not form.validate_on_submit():
-        return render_template(
-            "accounts/login.html", form=form
-        ), 422 if form.is_submitted() else 200
+        status = 422 if form.is_submitted() else 200
+        return render_template("accounts/login.html", form=form), status
     device = request.cookies.get(services.DEVICE_COOKIE)
     user = services.authenticate(form.email.data, form.password.data, device, _ip())
     if user is None:

@@ -177,6 +177,9 @@ def _render_new_call(lead: Lead, form: StaffBookingForm, status: int = 200, alte
     return render_template("booking_admin/new_call.html", lead=lead, **context), status
 
 
+MOVED = "The call has moved to {when}. {name} gets an e-mail with the new time."
+
+
 @bp.route("/calls/<int:booking_id>/move", methods=["GET", "POST"])
 def move(booking_id: int):
     """Move a call to another free time at the same clinic, for a patient on the phone."""
@@ -195,10 +198,7 @@ def move(booking_id: int):
     except services.SlotUnavailable as refusal:
         booking = db.session.get(Booking, booking_id)  # reloaded: the move was rolled back
         return _render_move(booking, form, 409, picker.refuse(form, refusal))
-    flash(
-        f"The call has moved to {_when(booking)}. {booking.lead.name} gets an e-mail with the "
-        "new time."
-    )
+    flash(MOVED.format(when=_when(booking), name=booking.lead.name))
     return redirect(_lead_url(booking.lead_id), 303)
 
 

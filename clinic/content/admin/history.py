@@ -71,9 +71,7 @@ def _revision_id(name: str) -> int:
 @bp.route("/" + ANY_SECTION + "/<int:item_id>/revisions/<int:revision_id>", methods=["GET", "POST"])
 def restore(section: str, item_id: int, revision_id: int):
     """Show one revision and restore it as a new revision (the status stays as it is)."""
-    kind = KINDS[section]
-    item = item_or_404(kind, item_id)
-    revision = revisions.get(kind, item_id, revision_id) or abort(404)
+    kind, item, revision = _revision_of(section, item_id, revision_id)
     form = ItemConfirmForm(data=opened(item))
     values, checks = editing.restore_checks(kind, item, revision)
     page = partial(_revision_page, kind, section, item, revision, form, checks)
@@ -91,6 +89,13 @@ def restore(section: str, item_id: int, revision_id: int):
         form.version.data = str(item.version)  # warned now: pressing again restores
         return page(409, moved=True)
     return saved(kind, item, f"Restored the version of revision {revision.id}.")
+
+
+def _revision_of(section: str, item_id: int, revision_id: int):
+    """Return the kind, the item and its revision (404 if either is unknown)."""
+    kind = KINDS[section]
+    item = item_or_404(kind, item_id)
+    return kind, item, revisions.get(kind, item_id, revision_id) or abort(404)
 
 
 def _revision_page(kind, section, item, revision, form, checks, status, moved=False):
