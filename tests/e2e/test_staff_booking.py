@@ -34,12 +34,12 @@ class Inspector:
     The page's HTML is served again, at its own address, to a page that runs JavaScript for
     axe and the measurements but loads none of the site's scripts: it renders as it did."""
 
-    def __init__(self, context, axe_source: str, screenshot_dir):
+    def __init__(self, context, axe_source: str, screenshot_dir, pages=r".*/admin/.*"):
         self.page = context.new_page()
         self.axe_source, self.screenshot_dir = axe_source, screenshot_dir
         self.html, self.url, self.problems = "", "", []
         context.route("**/static/js/**", lambda route: route.abort())
-        context.route(re.compile(r".*/admin/.*"), self._serve)
+        context.route(re.compile(pages), self._serve)
 
     def _serve(self, route) -> None:
         if route.request.resource_type == "document" and route.request.url == self.url:
@@ -50,7 +50,7 @@ class Inspector:
     def check(self, page, name: str) -> None:
         self.url, self.html = page.url.split("#")[0], page.content()
         self.page.goto(self.url)
-        self.page.screenshot(path=self.screenshot_dir / f"staff-booking-{name}.png", full_page=True)
+        self.page.screenshot(path=self.screenshot_dir / f"no-js-{name}.png", full_page=True)
         scroll_width, inner_width = self.page.evaluate(WIDTHS)
         if scroll_width > inner_width:
             self.problems.append(f"{name}: scrolls sideways, {scroll_width}px in {inner_width}px")
