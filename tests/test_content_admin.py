@@ -255,9 +255,17 @@ def test_publishing_needs_a_reviewer_and_a_review_date(marketer, demo, missing, 
 
 @pytest.mark.parametrize(
     ("slug", "ok"),
-    [("back-pain-2", True), ("Back-Pain", False), ("back pain", False), ("back_pain", False),
-     ("-back", False), ("back--pain", False), ("", False), ("ünïcode", False)],
-)  # fmt: skip
+    [
+        ("back-pain-2", True),
+        ("Back-Pain", False),
+        ("back pain", False),
+        ("back_pain", False),
+        ("-back", False),
+        ("back--pain", False),
+        ("", False),
+        ("ünïcode", False),
+    ],
+)
 def test_slug_is_validated(marketer, demo, slug, ok):
     fields = new_article_fields(demo, slug=slug)
     response = editor_post(marketer, "/admin/content/articles/new", "draft", **fields)
@@ -294,12 +302,16 @@ def test_add_another_row_rerenders_with_one_more_and_saves_nothing(marketer, dem
 
 def test_key_points_faqs_and_references_are_saved(marketer, demo):
     fields = new_article_fields(
-        demo, **{
-            "key_points-0": "First point", "key_points-1": "", "faqs-0-question": "Does it hurt?",
-            "faqs-0-answer": "A little.", "references-0-title": "NHS page",
+        demo,
+        **{
+            "key_points-0": "First point",
+            "key_points-1": "",
+            "faqs-0-question": "Does it hurt?",
+            "faqs-0-answer": "A little.",
+            "references-0-title": "NHS page",
             "references-0-url": "https://www.nhs.uk/",
         },
-    )  # fmt: skip
+    )
     response = editor_post(marketer, "/admin/content/articles/new", "publish", **fields)
     assert response.status_code == 303
     page = soup(marketer.get("/articles/gentle-exercises"))
@@ -355,9 +367,12 @@ def test_legal_pages_keep_their_fixed_slug(marketer, demo):
 
 def test_new_page_is_a_treatment_page(marketer, demo):
     fields = {
-        "title": "Shockwave therapy", "slug": "shockwave", "body": "## What\n\nSound waves.",
-        "reviewer_id": str(person_id(demo, "william-sharples")), "last_reviewed": "2026-02-01",
-    }  # fmt: skip
+        "title": "Shockwave therapy",
+        "slug": "shockwave",
+        "body": "## What\n\nSound waves.",
+        "reviewer_id": str(person_id(demo, "william-sharples")),
+        "last_reviewed": "2026-02-01",
+    }
     response = editor_post(marketer, "/admin/content/pages/new", "publish", **fields)
     assert response.status_code == 303
     assert "Sound waves." in marketer.get("/treatments/shockwave").get_data(as_text=True)
@@ -403,10 +418,13 @@ def test_preview_equals_the_published_page(marketer, demo):
 
 def test_preview_of_a_new_page_equals_its_published_page(marketer, demo):
     fields = {
-        "title": "Shockwave therapy", "slug": "shockwave", "summary": "Sound waves.",
-        "body": "## What\n\nSound waves.", "last_reviewed": "2026-02-01",
+        "title": "Shockwave therapy",
+        "slug": "shockwave",
+        "summary": "Sound waves.",
+        "body": "## What\n\nSound waves.",
+        "last_reviewed": "2026-02-01",
         "reviewer_id": str(person_id(demo, "william-sharples")),
-    }  # fmt: skip
+    }
     preview = editor_post(marketer, "/admin/content/pages/new", "preview", **fields)
     assert editor_post(marketer, "/admin/content/pages/new", "publish", **fields).status_code == 303
     assert main_html(preview) == main_html(marketer.get("/treatments/shockwave"))
@@ -556,9 +574,13 @@ def test_every_save_is_a_revision_compare_and_restore(marketer, demo):
     original = form_data(marketer.get(path))["body"]
     editor_post(marketer, path, "publish", body=original + "\n\nFirst edit.", confirm_warnings="y")
     editor_post(
-        marketer, path, "publish", body=original + "\n\n<script>x</script> second.",
-        title="Second title", confirm_warnings="y",
-    )  # fmt: skip
+        marketer,
+        path,
+        "publish",
+        body=original + "\n\n<script>x</script> second.",
+        title="Second title",
+        confirm_warnings="y",
+    )
     with demo.app_context():
         baseline, first, second = [
             r.id for r in db.session.scalars(sa.select(Revision).order_by(Revision.id))
@@ -641,12 +663,19 @@ def test_clinic_hours_and_closures_change_booking_slots_at_once(marketer, demo):
     assert [s["label"] for s in slots][:1] == ["09:00"]
 
     response = editor_post(
-        marketer, path, "save", **{
-            "hours-0-opens": "10:00", "hours-0-closes": "11:00", "hours-0-opens2": "15:00",
-            "hours-0-closes2": "16:00", "closures-0-starts_on": tuesday.isoformat(),
-            "closures-0-ends_on": tuesday.isoformat(), "closures-0-reason": "Training day",
+        marketer,
+        path,
+        "save",
+        **{
+            "hours-0-opens": "10:00",
+            "hours-0-closes": "11:00",
+            "hours-0-opens2": "15:00",
+            "hours-0-closes2": "16:00",
+            "closures-0-starts_on": tuesday.isoformat(),
+            "closures-0-ends_on": tuesday.isoformat(),
+            "closures-0-reason": "Training day",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 303
     labels = [
         s["label"] for s in marketer.get(f"/book/slots?clinic=london&date={monday}").json["slots"]
@@ -691,9 +720,12 @@ def test_add_another_closure_row(marketer, demo):
 def test_person_edit_with_reviewer_email(marketer, demo):
     item_id = person_id(demo, "william-sharples")
     response = editor_post(
-        marketer, f"/admin/content/people/{item_id}", "save", email="William@Example.com",
+        marketer,
+        f"/admin/content/people/{item_id}",
+        "save",
+        email="William@Example.com",
         credentials="BSc (Hons), MSc",
-    )  # fmt: skip
+    )
     assert response.status_code == 303
     assert "MSc" in marketer.get("/authors/william-sharples").get_data(as_text=True)
     assert "william@example.com" not in marketer.get("/authors/william-sharples").get_data(
@@ -831,12 +863,15 @@ def test_every_change_is_audited_with_the_user(marketer, demo):
     editor_post(marketer, clinic_path, "save", summary="New summary")
     actions = [a for a in audit_actions(demo) if a[0] not in ("login",)]
     expected = [
-        ("content_create", "article"), ("content_publish", "article"),
-        ("content_unpublish", "article"), ("content_schedule", "article"),
-        ("content_publish", "article"), ("redirect_create", "redirect"),
+        ("content_create", "article"),
+        ("content_publish", "article"),
+        ("content_unpublish", "article"),
+        ("content_schedule", "article"),
+        ("content_publish", "article"),
+        ("redirect_create", "redirect"),
         ("content_publish", "article"),
         ("content_edit", "clinic"),
-    ]  # fmt: skip
+    ]
     assert [(a, t) for a, t, _ in actions] == expected
     assert {user for _, _, user in actions} == {"marketer@example.test"}
 
@@ -885,8 +920,11 @@ def test_the_outbox_worker_sends_the_weekly_reminder_without_cron(app, monkeypat
 
 
 def _editor_path(app, kind: str) -> str:
-    model, slug = {"article": (Article, DEMO_SLUG), "clinic": (Clinic, "london"),
-                   "person": (Person, None)}[kind]  # fmt: skip
+    model, slug = {
+        "article": (Article, DEMO_SLUG),
+        "clinic": (Clinic, "london"),
+        "person": (Person, None),
+    }[kind]
     with app.app_context():
         query = sa.select(model.id).order_by(model.id).limit(1)
         item_id = db.session.scalar(query.where(model.slug == slug) if slug else query)

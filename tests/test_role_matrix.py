@@ -93,10 +93,12 @@ def expected_roles(rule: Rule) -> tuple[str, ...]:
 def argument_values(rule: Rule, ids: Ids) -> dict:
     """Give each URL argument a real value: by its name, else by its converter's type."""
     by_name = {
-        "booking_id": ids.booking, "lead_id": ids.lead, "message_id": ids.message,
+        "booking_id": ids.booking,
+        "lead_id": ids.lead,
+        "message_id": ids.message,
         # The admin's own account: the walk must not lock anyone out or demote anyone.
         "user_id": ids.admin,
-    }  # fmt: skip
+    }
     values = {}
     for match in ARGUMENT.finditer(rule.rule):
         name, converter = match["name"], match["converter"]
@@ -129,8 +131,9 @@ def ids(demo, client) -> Ids:
     with demo.app_context():
         booking = db.session.scalar(sa.select(Booking))
         message = db.session.scalar(sa.select(OutboxMessage).order_by(OutboxMessage.id))
-        return Ids(booking=booking.id, lead=booking.lead_id, message=message.id,
-                   admin=users["admin"])  # fmt: skip
+        return Ids(
+            booking=booking.id, lead=booking.lead_id, message=message.id, admin=users["admin"]
+        )
 
 
 def token_for(client, role: str | None) -> str:
@@ -186,8 +189,14 @@ def test_every_admin_route_is_in_the_role_table(app):
 
 def test_the_walk_covers_every_feature_with_admin_pages(app):
     blueprints = {blueprint_of(rule) for rule in admin_rules(app)}
-    mine = {"accounts", "admin", "booking_admin", "notifications_admin", "audit_admin",
-            "accounts_admin"}  # fmt: skip
+    mine = {
+        "accounts",
+        "admin",
+        "booking_admin",
+        "notifications_admin",
+        "audit_admin",
+        "accounts_admin",
+    }
     assert mine <= blueprints
 
 

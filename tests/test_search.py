@@ -170,8 +170,11 @@ def test_pending_changes_are_not_searchable_until_published(app, client):
     add(app, lambda: factories.article("live", title="Tennis elbow"))
     with app.test_request_context():
         item = db.session.scalar(sa.select(Article).where(Article.slug == "live"))
-        editing.save_pending("article", item, {**editing.current_snapshot("article", item),
-                                                "title": "Golfer's elbow"})  # fmt: skip
+        editing.save_pending(
+            "article",
+            item,
+            {**editing.current_snapshot("article", item), "title": "Golfer's elbow"},
+        )
         db.session.commit()
     assert titles(client, "golfer") == []
     assert titles(client, "tennis") == ["Tennis elbow"]
@@ -196,13 +199,15 @@ def test_demo_content_is_found_and_reindex_rebuilds_the_same(demo, client, runne
     assert "Prolotherapy" in " ".join(titles(client, "prolotherapy"))
     assert titles(client, "london")
     with demo.app_context():
-        before = db.session.execute(sa.select(SearchDocument.kind, SearchDocument.item_id,
-                                              SearchDocument.body)).all()  # fmt: skip
+        before = db.session.execute(
+            sa.select(SearchDocument.kind, SearchDocument.item_id, SearchDocument.body)
+        ).all()
     result = runner.invoke(args=["search", "reindex"])
     assert result.exit_code == 0 and "Search index: 9 items." in result.output
     with demo.app_context():
-        after = db.session.execute(sa.select(SearchDocument.kind, SearchDocument.item_id,
-                                             SearchDocument.body)).all()  # fmt: skip
+        after = db.session.execute(
+            sa.select(SearchDocument.kind, SearchDocument.item_id, SearchDocument.body)
+        ).all()
     assert sorted(before) == sorted(after)
 
 
@@ -270,11 +275,47 @@ def test_every_public_page_has_the_header_search_form(demo, client):
 # Hostile queries never give a 500, on either database
 
 FTS_SYNTAX = [
-    '"', '""', "'", "*", "-", "+", "^", ":", "(", ")", "{", "}", "NEAR", "NEAR(a b, 2)", "AND",
-    "OR", "NOT", "a OR", "OR OR", "title:x", "{title}: x", "body : a*", "a -b", '"unclosed',
-    "!a & b | c <-> d", "a:*", "\\", "%", "_", "\u202e", "\ue000", "\ue001", "ß", "İ", "🦴",
-    "DROP TABLE search_document;--", "' OR 1=1 --", "\ufeff", "x" * 200, "word " * 40,
-]  # fmt: skip
+    '"',
+    '""',
+    "'",
+    "*",
+    "-",
+    "+",
+    "^",
+    ":",
+    "(",
+    ")",
+    "{",
+    "}",
+    "NEAR",
+    "NEAR(a b, 2)",
+    "AND",
+    "OR",
+    "NOT",
+    "a OR",
+    "OR OR",
+    "title:x",
+    "{title}: x",
+    "body : a*",
+    "a -b",
+    '"unclosed',
+    "!a & b | c <-> d",
+    "a:*",
+    "\\",
+    "%",
+    "_",
+    "\u202e",
+    "\ue000",
+    "\ue001",
+    "ß",
+    "İ",
+    "🦴",
+    "DROP TABLE search_document;--",
+    "' OR 1=1 --",
+    "\ufeff",
+    "x" * 200,
+    "word " * 40,
+]
 hostile = st.one_of(
     st.sampled_from(FTS_SYNTAX),
     st.lists(st.sampled_from(FTS_SYNTAX), min_size=1, max_size=8).map(" ".join),
@@ -354,7 +395,7 @@ def test_a_long_query_is_counted_capped(demo, client):
         "sec-purpose",
         "purpose",
         "x-moz",
-    ],  # fmt: skip
+    ],
 )
 def test_robots_prefetches_and_do_not_track_are_not_counted(demo, client, headers):
     response = client.get("/search?q=prolotherapy", headers=headers)
@@ -380,9 +421,13 @@ def seed_counts(app) -> None:
 
     with app.app_context():
         for days_ago, term, n, results in [
-            (0, "back pain", 5, 3), (3, "back pain", 2, 3), (20, "prolotherapy", 9, 1),
-            (0, "knee brace", 2, 0), (60, "old gap", 4, 0), (100, "ancient", 50, 2),
-        ]:  # fmt: skip
+            (0, "back pain", 5, 3),
+            (3, "back pain", 2, 3),
+            (20, "prolotherapy", 9, 1),
+            (0, "knee brace", 2, 0),
+            (60, "old gap", 4, 0),
+            (100, "ancient", 50, 2),
+        ]:
             for _ in range(n):
                 count_search(term, results, today() - timedelta(days=days_ago))
         db.session.commit()
@@ -404,8 +449,11 @@ def test_marketers_and_admins_see_top_searches_and_gaps(app, client, role):
     assert table_rows(week, "gaps-caption") == [["knee brace", "2", "0"]]
     quarter = client.get("/admin/insights/searches?days=90")
     assert [r[0] for r in table_rows(quarter, "top-caption")] == [
-        "prolotherapy", "back pain", "old gap", "knee brace"
-    ]  # fmt: skip
+        "prolotherapy",
+        "back pain",
+        "old gap",
+        "knee brace",
+    ]
     assert [r[0] for r in table_rows(quarter, "gaps-caption")] == ["old gap", "knee brace"]
     assert client.get("/admin/insights/searches").status_code == 200  # 30 days
     refused = client.get("/admin/insights/searches?days=365")
@@ -445,19 +493,34 @@ def test_the_migration_upgrades_indexes_existing_content_and_downgrades(scratch_
         upgrade(revision="c4e8f2a6b1d9")
         db.session.execute(
             sa.insert(Article.__table__).values(
-                slug="old", title="Old **sciatica** guide", summary="", status="published",
-                body="## P\n\nSee [the nerve](https://x.test) piriformis.", key_points=[],
-                faqs=[{"question": "Is it tibial?", "answer": "No."}], references=[],
-                seo_title="", seo_description="", created_at=utcnow(), updated_at=utcnow(),
-            )
-        )  # fmt: skip
-        db.session.execute(
-            sa.insert(Page.__table__).values(
-                slug="draft", kind="treatment", title="Draft sciatica", summary="", body="",
-                status="draft", seo_title="", seo_description="", created_at=utcnow(),
+                slug="old",
+                title="Old **sciatica** guide",
+                summary="",
+                status="published",
+                body="## P\n\nSee [the nerve](https://x.test) piriformis.",
+                key_points=[],
+                faqs=[{"question": "Is it tibial?", "answer": "No."}],
+                references=[],
+                seo_title="",
+                seo_description="",
+                created_at=utcnow(),
                 updated_at=utcnow(),
             )
-        )  # fmt: skip
+        )
+        db.session.execute(
+            sa.insert(Page.__table__).values(
+                slug="draft",
+                kind="treatment",
+                title="Draft sciatica",
+                summary="",
+                body="",
+                status="draft",
+                seo_title="",
+                seo_description="",
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
         db.session.commit()
         upgrade()
         client = app.test_client()

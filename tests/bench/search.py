@@ -50,9 +50,14 @@ def build(url: str, articles: int) -> float:
         for n in range(articles):
             body = "## Part\n\n" + " ".join(rng.choice(WORDS) for _ in range(600))
             db.session.add(
-                Article(slug=f"bench-{n}", title=" ".join(rng.sample(WORDS, 5)).title(),
-                        summary="", body=body, status="published")
-            )  # fmt: skip
+                Article(
+                    slug=f"bench-{n}",
+                    title=" ".join(rng.sample(WORDS, 5)).title(),
+                    summary="",
+                    body=body,
+                    status="published",
+                )
+            )
             if n % 500 == 499:
                 db.session.flush()
         db.session.commit()

@@ -61,8 +61,12 @@ def test_the_header_box_searches_and_the_results_pass_axe(
 def test_no_results_and_empty_queries_read_well(
     live_server, new_context, axe_source, screenshot_dir, javascript
 ):
-    opened = visit(new_context, live_server + '/search?q=<i>"xylophone"</i>', PHONE,
-                   java_script_enabled=javascript)  # fmt: skip
+    opened = visit(
+        new_context,
+        live_server + '/search?q=<i>"xylophone"</i>',
+        PHONE,
+        java_script_enabled=javascript,
+    )
     page = opened.page
     assert page.get_by_role("heading", name='No results for “<i>"xylophone"</i>”').is_visible()
     assert page.get_by_role("link", name="Book a free 15-minute discovery call").is_visible()
@@ -102,8 +106,12 @@ def test_the_header_box_is_reached_by_keyboard_with_a_visible_focus_ring(live_se
 def test_the_admin_page_of_searches_passes_axe(
     demo, live_server, new_context, axe_source, viewport
 ):
-    visitor = visit(new_context, live_server + "/search?q=xylophone", DESKTOP,
-                    user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0")  # fmt: skip
+    visitor = visit(
+        new_context,
+        live_server + "/search?q=xylophone",
+        DESKTOP,
+        user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0",
+    )
     assert visitor.page.locator(".no-results").is_visible()
     make_users(demo)
     context = new_context(viewport=viewport)
