@@ -1,6 +1,7 @@
 """Fixtures: a real database (SQLite file, or PostgreSQL from DATABASE_URL), migrated once."""
 
 import os
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ from flask_migrate import upgrade
 from clinic import create_app
 from clinic.content.seed import seed_demo
 from clinic.extensions import db, limiter
+from tests import pgdb
 
 pytest_plugins = ["tests.smtp", "tests.clock"]
 
@@ -90,3 +92,26 @@ def demo(app):
         seed_demo()
         db.session.commit()
     return app
+
+
+@pytest.fixture
+def fresh_url(database_url, tmp_path):
+    """The URL of a database nobody has used: a new SQLite file or PostgreSQL database."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    admin = sa.make_url(database_url).set(database="postgres").render_as_string(False)
+    name = f"clinic_fresh_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    pgdb.main("create", admin, name)
+    yield sa.make_url(database_url).set(database=name).render_as_string(False)
+    pgdb.main("drop", admin, name)
+
+
+@pytest.fixture
+def fresh(fresh_url):
+    """An app on that database (nothing created in it yet)."""
+    app = create_app(app_config(fresh_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -1,43 +1,16 @@
 """backup and restore: a consistent copy taken while patients keep booking, restored whole
 into a fresh database (a new SQLite file, or a new PostgreSQL database)."""
 
-import os
 import threading
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from clinic import create_app
 from clinic.booking.models import Booking
 from clinic.extensions import db
 from clinic.leads.models import Lead
-from tests import pgdb
 from tests.booking_helpers import booking_data
-from tests.conftest import app_config
-
-
-@pytest.fixture
-def fresh_url(database_url, tmp_path):
-    """The URL of a database nobody has used: a new SQLite file or PostgreSQL database."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    admin = sa.make_url(database_url).set(database="postgres").render_as_string(False)
-    name = f"clinic_restore_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    pgdb.main("create", admin, name)
-    yield sa.make_url(database_url).set(database=name).render_as_string(False)
-    pgdb.main("drop", admin, name)
-
-
-@pytest.fixture
-def fresh(fresh_url):
-    app = create_app(app_config(fresh_url))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 class Booker(threading.Thread):

@@ -2,8 +2,6 @@
 in step through booking, correction, erasure, purge, demo-load and restore; hostile queries;
 the migration up and down on both databases."""
 
-import os
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,14 +10,11 @@ from flask_migrate import downgrade, upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clinic import create_app
 from clinic.dbtypes import utcnow
 from clinic.extensions import db
 from clinic.leads import search
 from clinic.leads.models import Lead
 from clinic.leads_admin import queries
-from tests import pgdb
-from tests.conftest import app_config
 from tests.test_leads_admin import (
     book,
     form_token,
@@ -286,28 +281,6 @@ def test_the_index_and_its_triggers_exist_at_head(app):
     with app.app_context():
         wanted = {"lead_search", *TRIGGERS} if db.engine.dialect.name == "sqlite" else set()
         assert (wanted or {search.PG_INDEX}) <= _index_objects()
-
-
-@pytest.fixture
-def fresh_url(database_url, tmp_path):
-    """A database nobody has used: a new SQLite file or PostgreSQL database."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    admin = sa.make_url(database_url).set(database="postgres").render_as_string(False)
-    name = f"clinic_search_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    pgdb.main("create", admin, name)
-    yield sa.make_url(database_url).set(database=name).render_as_string(False)
-    pgdb.main("drop", admin, name)
-
-
-@pytest.fixture
-def fresh(fresh_url):
-    app = create_app(app_config(fresh_url))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _matches(q: str) -> list[str]:

@@ -11,10 +11,10 @@ from clinic import uktime
 from clinic.extensions import db
 from clinic.insights import beacon, store
 from clinic.insights.models import VisitCount
-from tests.auth_helpers import PASSWORD, ROLE_EMAILS, make_users
+from tests.auth_helpers import make_users
 from tests.e2e.test_public_pages import CSP_LISTENER, DESKTOP, describe, run_axe
 from tests.e2e.test_staff_booking import Inspector
-from tests.e2e.test_staff_journey import enter_code
+from tests.e2e.test_staff_journey import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -106,12 +106,7 @@ def test_the_insights_page_passes_axe_sorts_and_explains_a_bad_date(
     context = new_context(viewport=DESKTOP)
     context.add_init_script(CSP_LISTENER)
     page = context.new_page()
-    page.goto(live_server + "/admin/login")
-    page.get_by_label("E-mail address").fill(ROLE_EMAILS["marketer"])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    enter_code(page)
-    page.wait_for_url(live_server + "/admin/")
+    sign_in(page, live_server, "marketer")
     page.get_by_role("link", name="Insights", exact=True).click()
     page.wait_for_url("**/admin/insights/")
     assert page.locator("table.insights-table tbody tr").count() >= 1
@@ -145,11 +140,7 @@ def test_without_javascript_the_insights_page_reads_sorts_and_passes_axe(
         db.session.commit()
     page = new_context(viewport=DESKTOP, java_script_enabled=False).new_page()
     inspector = Inspector(new_context(viewport=DESKTOP), axe_source, screenshot_dir)
-    page.goto(live_server + "/admin/login")
-    page.get_by_label("E-mail address").fill(ROLE_EMAILS["marketer"])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    enter_code(page)
+    sign_in(page, live_server, "marketer")
     page.goto(live_server + "/admin/insights/")
     assert page.locator("table.insights-table tbody tr").count() >= 1
     inspector.check(page, "insights")

@@ -3,10 +3,10 @@ off, on a phone and a desktop, checked with axe; the admin page of searches too.
 
 import pytest
 
-from tests.auth_helpers import PASSWORD, ROLE_EMAILS, make_users
+from tests.auth_helpers import make_users
 from tests.e2e.test_public_pages import DESKTOP, PHONE, describe, focused, run_axe, visit
 from tests.e2e.test_staff_booking import Inspector
-from tests.e2e.test_staff_journey import enter_code
+from tests.e2e.test_staff_journey import sign_in
 
 pytestmark = pytest.mark.browser
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
@@ -116,12 +116,7 @@ def test_the_admin_page_of_searches_passes_axe(
     make_users(demo)
     context = new_context(viewport=viewport)
     page = context.new_page()
-    page.goto(live_server + "/admin/login")
-    page.get_by_label("E-mail address").fill(ROLE_EMAILS["marketer"])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    enter_code(page)
-    page.wait_for_url(live_server + "/admin/")
+    sign_in(page, live_server, "marketer")
     page.goto(live_server + "/admin/insights/searches?days=7")
     gaps = page.locator("#gaps-caption").locator("xpath=ancestor::table")
     assert "xylophone" in gaps.inner_text()
