@@ -248,6 +248,36 @@ def test_next_call_sort_pages_through_calls_then_the_rest(demo, staff):
     assert first[:2] == ["Lead 020", "Lead 000"]
 
 
+def test_name_sort_pages_through_names_in_any_case_then_the_erased(demo, staff):
+    ids = make_leads(demo, 30)
+    with demo.app_context():
+        leads = {lead.id: lead for lead in db.session.scalars(sa.select(Lead))}
+        leads[ids[7]].name = "aaron lower-case"  # sorted as A, not after every capital
+        leads[ids[12]].name = "Zoe Last"
+        for n in (2, 3):  # erased: no name, shown last, oldest id first
+            leads[ids[n]].name = None
+            leads[ids[n]].erased_at = utcnow()
+        db.session.commit()
+        keys = dict(db.session.execute(sa.select(Lead.id, Lead.name_key)).all())
+    assert keys[ids[7]] == "aaron lower-case" and keys[ids[12]] == "zoe last"
+    assert keys[ids[2]] is None, "the database keeps the key with the name"
+    first = soup(staff.get("/admin/leads?sort=name"))
+    second = soup(staff.get("/admin/leads?sort=name&page=2"))
+    rows = [
+        row.select_one("th[scope=row] > a")["href"]
+        for page in (first, second)
+        for row in page.select("table.leads-table tbody tr")
+    ]
+    named = sorted((n for n in range(30) if n not in (2, 3, 7, 12)), key=lambda n: f"{n:03}")
+    expected = [ids[7], *(ids[n] for n in named), ids[12], ids[2], ids[3]]
+    assert rows == [f"/admin/leads/{lead_id}" for lead_id in expected], "none skipped or repeated"
+    lost = listed_names(staff.get("/admin/leads?sort=name&status=lost"))
+    assert lost == []
+    update(demo, Lead, ids[12], name="Abigail Renamed")
+    renamed = listed_names(staff.get("/admin/leads?sort=name"))
+    assert renamed[:2] == ["aaron lower-case", "Abigail Renamed"], "the key follows the name"
+
+
 def test_status_sort_pages_through_each_status_in_turn(demo, staff):
     ids = make_leads(demo, 30)
     statuses = {0: "lost", 1: "contacted", 2: "new"}

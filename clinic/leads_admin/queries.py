@@ -210,7 +210,7 @@ def _order(sort: str) -> tuple:
     if sort == "oldest":
         return Lead.created_at.asc(), Lead.id.asc()
     if sort == "name":  # erased leads (no name) last
-        return sa.case((Lead.name.is_(None), 1), else_=0), sa.func.lower(Lead.name), Lead.id
+        return sa.case((Lead.name_key.is_(None), 1), else_=0), Lead.name_key, Lead.id
     if sort == "status":
         rank = sa.case({status: i for i, status in enumerate(LEAD_STATUSES)}, value=Lead.status)
         return rank, *NEWEST
@@ -255,6 +255,14 @@ def ordered_leads(
         return _window(sa.select(Lead).where(*where).order_by(*NEWEST), offset, limit)
     if lead_filter.sort == "status":
         return _by_status(where, offset, limit)
+    if lead_filter.sort == "name":
+        # Named leads by the indexed name key, then the erased ones: two reads in index order
+        # rather than a sort of every lead on whether it has a name.
+        named = sa.select(Lead).where(*where, Lead.name_key.is_not(None))
+        erased = sa.select(Lead).where(*where, Lead.name_key.is_(None))
+        return _in_two_parts(
+            named.order_by(Lead.name_key, Lead.id), erased.order_by(Lead.id), offset, limit
+        )
     if lead_filter.sort != "next_call":
         query = sa.select(Lead).where(*where).order_by(*_order(lead_filter.sort))
         return _window(query, offset, limit)
@@ -270,13 +278,24 @@ def ordered_leads(
     without_call = (
         sa.select(Lead).where(*where, Lead.id.not_in(sa.select(ahead.c.lead_id))).order_by(*NEWEST)
     )
+    return _in_two_parts(with_call, without_call, offset, limit)
+
+
+def _in_two_parts(first: sa.Select, then: sa.Select, offset: int, limit: int | None) -> list:
+    """Return the window [offset, offset + limit) of `first`'s rows followed by `then`'s.
+
+    The first part is counted only when the window starts past its end (a page that it
+    fills, or ends in, tells its length without a count)."""
     if limit is None:
-        return _window(with_call, 0, None) + _window(without_call, 0, None)
-    first_part = db.session.scalar(sa.select(sa.func.count()).select_from(with_call.subquery()))
-    leads = _window(with_call, offset, limit) if offset < first_part else []
-    if len(leads) < limit:
-        leads += _window(without_call, max(0, offset - first_part), limit - len(leads))
-    return leads
+        return _window(first, 0, None) + _window(then, 0, None)
+    leads = _window(first, offset, limit)
+    if len(leads) == limit:
+        return leads
+    if leads:
+        first_length = offset + len(leads)
+    else:
+        first_length = db.session.scalar(sa.select(sa.func.count()).select_from(first.subquery()))
+    return leads + _window(then, max(0, offset - first_length), limit - len(leads))
 
 
 @dataclass
