@@ -278,6 +278,29 @@ def test_name_sort_pages_through_names_in_any_case_then_the_erased(demo, staff):
     assert renamed[:2] == ["aaron lower-case", "Abigail Renamed"], "the key follows the name"
 
 
+def test_a_broad_search_is_counted_only_up_to_the_limit(demo, staff, monkeypatch):
+    monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 25)
+    ids = make_leads(demo, 30)
+    for lead_id in ids[:3]:
+        update(demo, Lead, lead_id, status="lost")
+    page = soup(staff.get("/admin/leads?q=example"))
+    assert page.select(".pipeline .stat") == [], "not counted per status"
+    assert "more than 25 leads match" in page.select_one(".pipeline-summary").get_text()
+    shown = " ".join(page.select_one("#results-count").get_text().split())
+    assert shown.startswith("Showing 1 to 25 of more than 25 matches (page 1 of 1")
+    assert len(listed_names(staff.get("/admin/leads?q=example"))) == 25
+    lost = soup(staff.get("/admin/leads?q=example&status=lost"))
+    shown = " ".join(lost.select_one("#results-count").get_text().split())
+    assert shown == "Showing 1 to 3 of 3 leads.", "a status within the limit is counted exactly"
+    assert listed_names(staff.get("/admin/leads?q=example&status=lost")) == [
+        "Lead 000",
+        "Lead 001",
+        "Lead 002",
+    ]
+    one = soup(staff.get("/admin/leads?q=lead7%40"))
+    assert [stat.get_text() for stat in one.select(".pipeline .stat")] == ["1", "1", *"00000"]
+
+
 def test_status_sort_pages_through_each_status_in_turn(demo, staff):
     ids = make_leads(demo, 30)
     statuses = {0: "lost", 1: "contacted", 2: "new"}

@@ -33,6 +33,9 @@ SORTS = {
 }
 PER_PAGE = 25
 FRESH_BELOW = 2000  # leads: fewer are counted at every visit, at a cost of a few milliseconds
+# A search is counted up to this many matches: past it (a word most e-mails share, two
+# letters) an exact count, and per status, would read every match for a figure nobody needs.
+SEARCH_COUNT_LIMIT = 1000
 MAX_PAGE = 10**9
 OWNER_ROLES = ("staff", "admin")
 MAX_TEXT = 200
@@ -317,6 +320,8 @@ class ResultPage:
     total: int
     counts: dict[str, int] = field(default_factory=dict)  # per status, under the other filters
     counted_at: datetime | None = None  # when the counts were kept a while; None: just now
+    more: bool = False  # a search with more than SEARCH_COUNT_LIMIT matches: `total` is that
+
 
     @property
     def first_number(self) -> int:
@@ -355,13 +360,30 @@ def count(lead_filter: LeadFilter) -> int:
 
 
 def page_of_leads(lead_filter: LeadFilter, now: datetime | None = None) -> ResultPage:
-    """Return one page of the filtered leads; a page past the end shows the last page."""
-    counts, counted_at = pipeline_counts(lead_filter)
-    total = counts[lead_filter.status] if lead_filter.status else sum(counts.values())
+    """Return one page of the filtered leads; a page past the end shows the last page.
+
+    A search that matches more than SEARCH_COUNT_LIMIT leads is not counted per status, and
+    pages only through its first SEARCH_COUNT_LIMIT (newest first, or in the sort chosen):
+    the page says so and asks for another word."""
+    if lead_filter.q and capped_count(lead_filter, with_status=False) > SEARCH_COUNT_LIMIT:
+        total = capped_count(lead_filter) if lead_filter.status else SEARCH_COUNT_LIMIT + 1
+        counts, counted_at, more = {}, None, total > SEARCH_COUNT_LIMIT
+        total = min(total, SEARCH_COUNT_LIMIT)
+    else:
+        counts, counted_at = pipeline_counts(lead_filter)
+        total = counts[lead_filter.status] if lead_filter.status else sum(counts.values())
+        more = False
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(lead_filter.page, pages)
     rows = _rows(lead_filter, now or utcnow(), page)
-    return ResultPage(rows, page, pages, total, counts, counted_at)
+    return ResultPage(rows, page, pages, total, counts, counted_at, more)
+
+
+def capped_count(lead_filter: LeadFilter, with_status: bool = True) -> int:
+    """Count the matches, stopping at SEARCH_COUNT_LIMIT + 1."""
+    found = sa.select(Lead.id).where(*conditions(lead_filter, with_status))
+    found = found.limit(SEARCH_COUNT_LIMIT + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(found))
 
 
 def pipeline_counts(lead_filter: LeadFilter) -> tuple[dict[str, int], datetime | None]:

@@ -69,6 +69,7 @@ def index():
         problems=problems,
         results=results,
         counts=results.counts,
+        search_count_limit=queries.SEARCH_COUNT_LIMIT,
         choices=queries.filter_choices(lead_filter),
         sorts=queries.SORTS,
         page_numbers=queries.page_numbers(results.page, results.pages),
