@@ -322,7 +322,6 @@ class ResultPage:
     counted_at: datetime | None = None  # when the counts were kept a while; None: just now
     more: bool = False  # a search with more than SEARCH_COUNT_LIMIT matches: `total` is that
 
-
     @property
     def first_number(self) -> int:
         return (self.page - 1) * PER_PAGE + 1 if self.total else 0
@@ -396,10 +395,18 @@ def pipeline_counts(lead_filter: LeadFilter) -> tuple[dict[str, int], datetime |
         return status_counts(lead_filter), None
     args = replace(lead_filter, status=None, sort="newest", page=1).to_args()
     key = "lead-counts:" + "&".join(f"{k}={v}" for k, v in sorted(args.items()))
-    counts, counted_at = figurecache.remember(key, lambda: status_counts(lead_filter))
-    if sum(counts.values()) < FRESH_BELOW:
+    counted_now = []
+
+    def count() -> dict[str, int]:
+        counted_now.append(True)
+        return status_counts(lead_filter)
+
+    counts, counted_at = figurecache.remember(key, count)
+    small = sum(counts.values()) < FRESH_BELOW
+    if small and not counted_now:  # kept, but small: counted again, to be exact
         return status_counts(lead_filter), None
-    return counts, (counted_at if current_app.config["CLINIC_FIGURES_CACHE_SECONDS"] else None)
+    kept = current_app.config["CLINIC_FIGURES_CACHE_SECONDS"] and not small
+    return counts, (counted_at if kept else None)
 
 
 def all_leads(lead_filter: LeadFilter, now: datetime | None = None) -> list[Row]:
