@@ -124,7 +124,8 @@ class LeadsExport:
         self, lead_filter: LeadFilter, now: datetime | None = None, batch: int | None = None
     ):
         self.batch = batch or EXPORT_BATCH
-        self.query = queries.export_select(lead_filter, now or utcnow())
+        self.now = now or utcnow()
+        self.parts = queries.export_parts(lead_filter, self.now)
         self.connection = _snapshot(db.engine)
         try:
             self.total: int = self.connection.scalar(queries.export_count(lead_filter))
@@ -138,22 +139,25 @@ class LeadsExport:
             yield BOM + csv_lines([CSV_COLUMNS])
             # Every account, once: a few dozen rows, and owners are looked up by id.
             owners = dict(self.connection.execute(sa.select(User.id, User.email)).all())
-            # A server-side cursor on PostgreSQL, fetchmany on SQLite; for this statement only
-            # (the batch queries beside it are ordinary ones).
-            streamed = self.query.execution_options(stream_results=True, yield_per=self.batch)
-            with self.connection.execute(streamed) as result:  # closes the cursor if cut short
-                for part in result.partitions():
-                    yield csv_lines(csv_row(row) for row in self._rows(part, owners))
+            next_calls = queries.calls_ahead(self.now, self.connection)
+            for query in self.parts:
+                # A server-side cursor on PostgreSQL, fetchmany on SQLite; for this statement
+                # only (the batch queries beside it are ordinary ones).
+                streamed = query.execution_options(stream_results=True, yield_per=self.batch)
+                with self.connection.execute(streamed) as result:  # closes it if cut short
+                    for part in result.partitions():
+                        rows = self._rows(part, owners, next_calls)
+                        yield csv_lines(csv_row(row) for row in rows)
         finally:
             self.close()
 
-    def _rows(self, part, owners: dict[int, str]) -> list[Row]:
+    def _rows(self, part, owners: dict[int, str], next_calls: dict[int, datetime]) -> list[Row]:
         ids = [lead.id for lead in part]
         clinics, calls = queries.clinics_and_calls_by_lead(ids, self.connection)
         return [
             Row(
                 lead,
-                lead.next_call,
+                next_calls.get(lead.id),
                 owners.get(lead.owner_id),
                 clinics.get(lead.id, []),
                 calls.get(lead.id, {}),

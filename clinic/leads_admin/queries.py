@@ -411,7 +411,7 @@ def pipeline_counts(lead_filter: LeadFilter) -> tuple[dict[str, int], datetime |
 
 def all_leads(lead_filter: LeadFilter, now: datetime | None = None) -> list[Row]:
     """Return every lead that matches, in the filter's order, loaded at once (the export
-    streams `export_select` instead; this stays the reference its tests compare with)."""
+    streams `export_parts` instead; this stays the reference its tests compare with)."""
     return _rows(lead_filter, now or utcnow(), page=None)
 
 
@@ -432,25 +432,39 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_select(lead_filter: LeadFilter, now: datetime) -> sa.Select:
-    """Select every matching lead's exported columns and next call, in the filter's order
-    (the list's order: leads with a call ahead soonest first, for the next-call sort)."""
-    ahead = _calls_ahead(now)
+def export_parts(lead_filter: LeadFilter, now: datetime) -> list[sa.Select]:
+    """Select every matching lead's exported columns in the filter's order, as statements to
+    read one after the other: one, or for the next-call sort two (the leads with a call ahead
+    soonest first, then the others newest first, as the list shows them).
+
+    The next call itself is not joined in (see `calls_ahead`): streamed through a server-side
+    cursor, PostgreSQL plans without parallel workers and, guessing a handful of calls ahead
+    where there are hundreds, joined them by a nested loop (85 million comparisons, 6.9 s at
+    100,000 leads, against 0.4 s for the plain read)."""
     columns = [getattr(Lead, name) for name in EXPORT_COLUMNS]
-    order = _order(lead_filter.sort)
-    if lead_filter.sort == "next_call":
-        order = (sa.case((ahead.c.starts.is_(None), 1), else_=0), ahead.c.starts, *NEWEST)
-    return (
-        sa.select(*columns, ahead.c.starts.label("next_call"))
-        .select_from(Lead)
-        .outerjoin(ahead, ahead.c.lead_id == Lead.id)
-        .where(*conditions(lead_filter))
-        .order_by(*order)
+    where = conditions(lead_filter)
+    if lead_filter.sort != "next_call":
+        return [sa.select(*columns).where(*where).order_by(*_order(lead_filter.sort))]
+    ahead = _calls_ahead(now)
+    with_call = (
+        sa.select(*columns)
+        .join(ahead, ahead.c.lead_id == Lead.id)
+        .where(*where)
+        .order_by(ahead.c.starts, *NEWEST)
     )
+    without_call = sa.select(*columns).where(*where, Lead.id.not_in(sa.select(ahead.c.lead_id)))
+    return [with_call, without_call.order_by(*NEWEST)]
+
+
+def calls_ahead(now: datetime, connection) -> dict[int, datetime]:
+    """Return the start of every lead's next confirmed call: the calls ahead are few (the
+    coming weeks' bookings), so read them all at once."""
+    ahead = _calls_ahead(now)
+    return dict(connection.execute(sa.select(ahead.c.lead_id, ahead.c.starts)).all())
 
 
 def export_count(lead_filter: LeadFilter) -> sa.Select:
-    """Count what `export_select` will read (one index or table scan, before the first row)."""
+    """Count what `export_parts` will read (one index or table scan, before the first row)."""
     return sa.select(sa.func.count()).select_from(Lead).where(*conditions(lead_filter))
 
 
