@@ -353,11 +353,70 @@ def test_pagination(demo, staff):
     assert "Showing 51 to 60 of 60 leads" in " ".join(soup(third).get_text().split())
     filtered = soup(staff.get("/admin/leads?q=Lead+0&sort=oldest"))
     next_link = filtered.select_one(".pagination a[rel=next]")["href"]
+    last_shown = filtered.select("table.leads-table tbody th[scope=row] > a")[-1]["href"]
     assert parse_qs(urlsplit(next_link).query) == {
         "q": ["Lead 0"],
         "sort": ["oldest"],
         "page": ["2"],
+        "after": [last_shown.rsplit("/", 1)[1]],  # the page after the last lead shown
     }
+
+
+def lead_ids(response) -> list[int]:
+    cells = soup(response).select("table.leads-table tbody th[scope=row] > a")
+    return [int(cell["href"].rsplit("/", 1)[1]) for cell in cells]
+
+
+def follow(staff, url: str, rel: str) -> str | None:
+    link = soup(staff.get(url)).select_one(f".pagination a[rel={rel}]")
+    return link["href"] if link else None
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "name", "status", "next_call"])
+def test_next_and_previous_page_from_a_lead_as_numbered_pages_do(demo, staff, sort):
+    ids = make_leads(demo, 70)
+    statuses = ("new", "lost", "contacted", "qualified")
+    for n, lead_id in enumerate(ids):
+        update(demo, Lead, lead_id, status=statuses[n % 4])
+    update(demo, Lead, ids[9], name=None, erased_at=utcnow())
+    update(demo, Lead, ids[40], name=None, erased_at=utcnow())
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    for i, n in enumerate((33, 3, 66)):  # soonest first: 33, 3, 66
+        add_call(demo, ids[n], hour + timedelta(days=1 + i, hours=i))
+    numbered = [lead_ids(staff.get(f"/admin/leads?sort={sort}&page={page}")) for page in (1, 2, 3)]
+    assert [len(page) for page in numbered] == [25, 25, 20]
+    url, walked, links = f"/admin/leads?sort={sort}", [], []
+    while url:
+        walked.append(lead_ids(staff.get(url)))
+        url = follow(staff, url, "next")
+        links += [url] if url else []
+    assert walked == numbered, "Next reads the same pages, none skipped or repeated"
+    assert len(links) == 2 and all("after=" in link for link in links)
+    back = follow(staff, follow(staff, f"/admin/leads?sort={sort}&page=3", "prev"), "prev")
+    assert "before=" in back and lead_ids(staff.get(back)) == numbered[0]
+    # One more lead that sorts first: numbered pages move down one, Next pages do not.
+    (first,) = make_leads(demo, 1, prefix="first")
+    early = utcnow() - timedelta(days=3000)
+    update(
+        demo, Lead, first, name="Aaron First", **({"created_at": early} if sort == "oldest" else {})
+    )
+    if sort == "next_call":
+        add_call(demo, first, hour + timedelta(hours=20))
+    assert lead_ids(staff.get(f"/admin/leads?sort={sort}"))[0] == first
+    assert [lead_ids(staff.get(link)) for link in links] == numbered[1:]
+    # A link from a lead the list no longer holds (here: not lost) shows the page by number.
+    lost = f"/admin/leads?sort={sort}&status=lost"
+    assert lead_ids(staff.get(f"{lost}&after={ids[0]}")) == lead_ids(staff.get(lost)) != []
+
+
+def test_next_goes_on_from_the_lead_shown_when_new_leads_arrive(demo, staff):
+    ids = make_leads(demo, 30)
+    first = staff.get("/admin/leads")
+    assert lead_ids(first) == ids[:25]
+    next_url = soup(first).select_one(".pagination a[rel=next]")["href"]
+    make_leads(demo, 3, prefix="newer")  # three more at the top: every row moves down three
+    assert lead_ids(staff.get(next_url)) == ids[25:], "the rest, none shown twice"
+    assert lead_ids(staff.get("/admin/leads?page=2"))[:3] == ids[22:25], "as an offset would"
 
 
 @pytest.mark.parametrize(
@@ -374,6 +433,9 @@ def test_pagination(demo, staff):
         ("page=-3", None),
         ("page=%C2%B2", None),
         ("page=99999999999999999999999999999999", None),
+        ("after=abc", None),
+        ("before=99999999999999999999999999999999&page=2", None),
+        ("after=-1&sort=next_call", None),
         ("sort=name;drop+table+lead", None),
         ("q=" + "x" * 5000, None),
         ("q=%27%22%25_", None),

@@ -63,6 +63,10 @@ def admin_pages(app) -> list[tuple[str, str]]:
             OutboxMessage.created_at.desc(), OutboxMessage.id.desc()
         )
         emails_100 = _row_before_page(emails, 100, 25)
+        newest = sa.select(Lead.id).order_by(Lead.created_at.desc(), Lead.id.desc())
+        leads_deep = _row_before_page(newest, DEEP_PAGE, 25)
+        by_name = sa.select(Lead.id).where(Lead.name_key.is_not(None))
+        by_name_deep = _row_before_page(by_name.order_by(Lead.name_key, Lead.id), DEEP_PAGE, 25)
     today = utcnow().astimezone(UK).date()
     last = max(1, math.ceil(leads / 25))
     return [
@@ -81,6 +85,11 @@ def admin_pages(app) -> list[tuple[str, str]]:
         ("leads clinic+status+sort=name", "/admin/leads?clinic=london&status=contacted&sort=name"),
         (f"leads page={DEEP_PAGE}", f"/admin/leads?page={DEEP_PAGE}"),
         ("leads last page", f"/admin/leads?page={last}"),
+        (f"leads page={DEEP_PAGE} by Next", f"/admin/leads?page={DEEP_PAGE}&after={leads_deep}"),
+        (
+            f"leads sort=name page={DEEP_PAGE} by Next",
+            f"/admin/leads?sort=name&page={DEEP_PAGE}&after={by_name_deep}",
+        ),
         *search_pages(lead),
         ("lead page", f"/admin/leads/{lead.id}"),
         ("calls agenda", "/admin/bookings"),
