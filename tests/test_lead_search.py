@@ -249,6 +249,21 @@ def test_any_piece_of_a_name_or_email_finds_its_lead(demo, people, data):
         assert names == expected, piece
 
 
+def test_a_broad_search_finds_the_same_leads_read_in_the_lists_order(
+    demo, staff, people, monkeypatch
+):
+    """SQLite: past BROAD matches the list walks its own index and checks each lead against
+    the matches (`+0`); what is found, and in which order, stays the same."""
+    monkeypatch.setattr(search, "BROAD", 1)
+    assert {q: found(staff, q) for q in SEARCHES} == SEARCHES
+    with demo.app_context():
+        where = queries.conditions(queries.LeadFilter(q="example"))
+        sql = str(sa.select(Lead.id).where(*where).compile(db.engine))
+        db.session.rollback()
+        if db.engine.dialect.name == "sqlite":
+            assert "lead.id + " in sql, "the broad form"
+
+
 def test_the_index_serves_the_search(demo, people):
     """The plan reads the index, not every lead (PostgreSQL told to avoid a scan it could use
     on so few rows)."""
