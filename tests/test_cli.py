@@ -208,6 +208,7 @@ ADMIN_QUERY_INDEXES = {
     ("lead", "ix_lead_utm_source_created_at_id_status"),
     ("lead", "ix_lead_source_article_created_at_id_status"),
     ("lead", "ix_lead_name_key_id"),  # the name sort's, on a generated column (b2d4f6a8c0e1)
+    ("lead", "ix_lead_status_name_key_id"),
 }
 
 

@@ -48,6 +48,7 @@ class Lead(db.Model):
             "status",
         ),
         sa.Index("ix_lead_name_key_id", "name_key", "id"),
+        sa.Index("ix_lead_status_name_key_id", "status", "name_key", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)

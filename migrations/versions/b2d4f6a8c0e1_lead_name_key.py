@@ -1,4 +1,5 @@
-"""lead name key: lower(name) as a generated column, indexed, for the list's sort by name
+"""lead name key: lower(name) as a generated column, indexed (alone and after the status),
+for the list's sort by name
 
 Revision ID: b2d4f6a8c0e1
 Revises: e7b3d9a1c5f2
@@ -24,9 +25,12 @@ def upgrade():
     key = sa.Computed('lower(name)', persisted=stored)
     op.add_column('lead', sa.Column('name_key', sa.String(120), key))
     op.create_index('ix_lead_name_key_id', 'lead', ['name_key', 'id'])
+    # One status, by name: without it SQLite sorted every lead of the status (24,000 at 100k).
+    op.create_index('ix_lead_status_name_key_id', 'lead', ['status', 'name_key', 'id'])
 
 
 def downgrade():
+    op.drop_index('ix_lead_status_name_key_id', table_name='lead')
     op.drop_index('ix_lead_name_key_id', table_name='lead')
     # ALTER TABLE DROP COLUMN on SQLite too (3.35 and later), again not a batch copy.
     op.drop_column('lead', 'name_key')
