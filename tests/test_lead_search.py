@@ -264,6 +264,21 @@ def test_a_broad_search_finds_the_same_leads_read_in_the_lists_order(
             assert "lead.id + " in sql, "the broad form"
 
 
+def test_the_capped_count_counts_what_the_search_finds(demo, people):
+    """The count reads the index its own way (from the FTS5 table on SQLite): same leads."""
+    with demo.app_context():
+        for status in (None, "new", "lost"):
+            counted = {
+                q: queries.capped_count(queries.LeadFilter(q=q, status=status)) for q in SEARCHES
+            }
+            listed = {q: queries.count(queries.LeadFilter(q=q, status=status)) for q in SEARCHES}
+            assert counted == listed
+        assert [queries.capped_count(queries.LeadFilter(q=q)) for q in SEARCHES] == [
+            len(names) for names in SEARCHES.values()
+        ]
+        db.session.rollback()
+
+
 def test_the_index_serves_the_search(demo, people):
     """The plan reads the index, not every lead (PostgreSQL told to avoid a scan it could use
     on so few rows)."""

@@ -72,6 +72,27 @@ def matching(q: str):
     return _postgresql(texts, numbers)
 
 
+def leads_found(q: str) -> sa.Select:
+    """Select the ids of the leads that match `q`, to count them up to a limit.
+
+    On SQLite the matches are read from the FTS5 table itself, one by one, so a LIMIT stops the
+    read early (a word most leads share: 0.5 ms for the first thousand, against 30 ms for the
+    set `matching` builds). Add the list's other conditions with `.where()`."""
+    words = q.split()
+    numbers = phone_terms(q)
+    texts = [q] if numbers else words
+    long_words = [text for text in texts if len(text) >= TRIGRAM]
+    if db.session.get_bind().dialect.name != "sqlite" or not long_words:
+        return sa.select(Lead.id).where(matching(q))
+    short_words = [_anywhere(text) for text in texts if len(text) < TRIGRAM]
+    fts = sa.table(FTS_TABLE, sa.column("rowid"))
+    match = sa.literal_column(FTS_TABLE).op("MATCH")(
+        sa.bindparam("fts", _fts_query(long_words, numbers), unique=True)
+    )
+    found = sa.select(Lead.id).select_from(fts).join(Lead, Lead.id == fts.c.rowid)
+    return found.where(match, *short_words)
+
+
 def _like(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -124,6 +145,11 @@ def _sqlite(texts: list[str], numbers: set[str]):
         # Too short for trigrams: a plain scan, or the number's own index look-up.
         every_word = sa.and_(*short_words)
         return sa.or_(every_word, _fts(" OR ".join(in_phone))) if in_phone else every_word
+    return sa.and_(_fts(_fts_query(long_words, numbers)), *short_words)
+
+
+def _fts_query(long_words: list[str], numbers: set[str]) -> str:
+    """Every long word, or one of the numbers in the phone column, as an FTS5 query."""
     every_long_word = " AND ".join(_phrase(text) for text in long_words)
-    query = " OR ".join([f"({every_long_word})", *in_phone])
-    return sa.and_(_fts(query), *short_words)
+    in_phone = [f"phone : {_phrase(number)}" for number in sorted(numbers)]
+    return " OR ".join([f"({every_long_word})", *in_phone])

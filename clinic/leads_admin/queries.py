@@ -313,8 +313,9 @@ def page_of_leads(lead_filter: LeadFilter, now: datetime | None = None) -> Resul
 
 
 def capped_count(lead_filter: LeadFilter, with_status: bool = True) -> int:
-    """Count the matches, stopping at SEARCH_COUNT_LIMIT + 1."""
-    found = sa.select(Lead.id).where(*conditions(lead_filter, with_status))
+    """Count the search's matches under the other filters, stopping at SEARCH_COUNT_LIMIT + 1."""
+    others = conditions(replace(lead_filter, q=""), with_status)
+    found = lead_search.leads_found(lead_filter.q).where(*others)
     found = found.limit(SEARCH_COUNT_LIMIT + 1).subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(found))
 
