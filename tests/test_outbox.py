@@ -355,3 +355,55 @@ def test_worker_process_delivers_and_stops_on_sigterm(mail_app, smtp_server, dat
     assert process.returncode == 0, output
     assert "Outbox worker: stopped." in output
     assert subjects(smtp_server.messages) == {"From the worker process": 1}
+
+
+def _plan(statement) -> str:
+    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+    rows = db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}"))
+    return " | ".join(row[-1] for row in rows)
+
+
+def test_with_years_of_sent_mail_sqlite_reads_the_unsent_off_an_index(app):
+    """The worker's claim and the health figures (every poll, every dashboard) read the few
+    unsent messages, not every e-mail sent: with ANALYZE's figures too, which tell SQLite that
+    a status is half the table."""
+    from clinic.notifications import health
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's planner: PostgreSQL knows the most common values")
+        now = utcnow()
+        db.session.execute(
+            sa.insert(OutboxMessage),
+            [
+                {
+                    "kind": "test",
+                    "recipients": ["a@example.test"],
+                    "subject": "s",
+                    "text_body": "t",
+                    "status": "sent" if n % 2 else "failed",
+                    "not_before": now,
+                    "created_at": now,
+                }
+                for n in range(400)
+            ],
+        )
+        db.session.execute(sa.text("ANALYZE"))
+        claim = sa.select(outbox._oldest_due_sqlite(now))
+        assert "SCAN outbox_message" not in _plan(claim), _plan(claim)
+        seen: list[tuple] = []
+
+        def listen(_connection, _cursor, statement, parameters, *_args):
+            seen.append((statement, parameters))
+
+        sa.event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            health.measure(timedelta(minutes=15), timedelta(hours=24), now)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listen)
+        connection = db.session.connection()
+        for statement, parameters in seen:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = " | ".join(row[-1] for row in rows)
+            assert "SCAN outbox_message" not in plan, plan
+        db.session.rollback()

@@ -44,8 +44,15 @@ def measure(stall: timedelta, failed_window: timedelta, now: datetime | None = N
     """Return the outbox's OutboxHealth at `now` (two queries on the status index)."""
     now = now or utcnow()
     since = _waiting_since()
+    unsent = OutboxMessage.status.in_(UNSENT)
+    if db.session.get_bind().dialect.name == "sqlite":
+        # Once ANALYZE has run, SQLite knows only that `status` has a few values, each worth
+        # half the table, and scans every e-mail (27 ms at 125,000) for the handful unsent;
+        # told that they are rare, it reads them off the status index (PostgreSQL keeps the
+        # most common values and knows).
+        unsent = sa.func.likelihood(unsent, sa.literal_column("0.001"))
     waiting = sa.and_(
-        OutboxMessage.status.in_(UNSENT),
+        unsent,
         sa.or_(OutboxMessage.attempts > 0, OutboxMessage.not_before <= now),
     )
     due, oldest, late = db.session.execute(

@@ -168,18 +168,36 @@ def _due(now: datetime):
     )
 
 
+def _oldest_due_sqlite(now: datetime):
+    """The oldest due message, from two index reads. Given the OR of `_due`, SQLite scans
+    every e-mail ever sent in id order (28 ms at 125,000, inside the write statement that
+    claims, so bookings waited for it at every poll); apart, each half reads only the few
+    pending or sending rows off the status indexes (0.07 ms)."""
+    pending = sa.select(OutboxMessage.id).where(
+        OutboxMessage.status == "pending", OutboxMessage.not_before <= now
+    )
+    stuck = sa.select(OutboxMessage.id).where(
+        OutboxMessage.status == "sending", OutboxMessage.claimed_until < now
+    )
+    due = sa.union_all(pending, stuck).subquery()
+    return sa.select(sa.func.min(due.c.id)).scalar_subquery()
+
+
 def _claim_next(now: datetime) -> tuple[int, int] | None:
     """Lease the oldest due message to this worker; return (id, attempt number) or None."""
     # One statement, so two workers never claim the same row: PostgreSQL skips rows that
     # another worker has locked, SQLite runs one writing statement at a time.
-    oldest_due = (
-        sa.select(OutboxMessage.id)
-        .where(_due(now))
-        .order_by(OutboxMessage.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    if db.session.get_bind().dialect.name == "sqlite":
+        oldest_due = _oldest_due_sqlite(now)
+    else:
+        oldest_due = (
+            sa.select(OutboxMessage.id)
+            .where(_due(now))
+            .order_by(OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
     claim = (
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == oldest_due)
