@@ -106,15 +106,18 @@ def _read(query: sa.Select, offset: int = 0, limit: int | None = None) -> list[L
     return list(db.session.scalars(query))
 
 
-def window(sort_parts: list[Part], offset: int, limit: int | None) -> list[Lead]:
+def window(
+    sort_parts: list[Part], offset: int, limit: int | None, forward: bool = True
+) -> list[Lead]:
     """Return the leads [offset, offset + limit) of the parts read in turn (all when `limit` is
-    None). A part is counted only when the window starts past its end: a part that fills the
-    window, or ends in it, tells its length without a count."""
+    None); counted from the end, in reverse order, when not `forward`. A part is counted only
+    when the window starts past its end: a part that fills the window, or ends in it, tells
+    its length without a count."""
     if limit is None:
         return [lead for part in sort_parts for lead in _read(part.ordered())]
     leads: list[Lead] = []
-    for part in sort_parts:
-        found = _read(part.ordered(), offset, limit - len(leads))
+    for part in sort_parts if forward else reversed(sort_parts):
+        found = _read(part.ordered(forward), offset, limit - len(leads))
         if not found and offset:
             counted = sa.select(sa.func.count()).select_from(part.query.subquery())
             offset = max(0, offset - db.session.scalar(counted))

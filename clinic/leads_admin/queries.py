@@ -252,11 +252,13 @@ class ResultPage:
         return min(self.page * PER_PAGE, self.total)
 
 
-def _rows(lead_filter: LeadFilter, now: datetime, page: int | None) -> list[Row]:
+def _rows(
+    lead_filter: LeadFilter, now: datetime, page: int | None, total: int | None = None
+) -> list[Row]:
     if page is None:
         leads = ordered_leads(lead_filter, now)
     else:
-        leads = _leads_of_page(lead_filter, now, page)
+        leads = _leads_of_page(lead_filter, now, page, total)
     ids = [lead.id for lead in leads]
     next_calls = next_calls_by_lead(ids, now)
     owners = owner_emails({lead.owner_id for lead in leads})
@@ -274,9 +276,14 @@ def _rows(lead_filter: LeadFilter, now: datetime, page: int | None) -> list[Row]
     ]
 
 
-def _leads_of_page(lead_filter: LeadFilter, now: datetime, page: int) -> list[Lead]:
+def _leads_of_page(
+    lead_filter: LeadFilter, now: datetime, page: int, total: int | None
+) -> list[Lead]:
     """Return one page: next to the lead named by Next or Previous (read off the index from
-    that lead, however deep), else by its number (an offset)."""
+    that lead, however deep), else by its number: an offset from the start, or in the second
+    half of the list (`total` given) from the end, so the last page costs what the first does.
+    (With counts kept a minute, a lead added since moves the pages read from the end by one,
+    as it moves those read from the start.)"""
     lead_id, forward = (
         (lead_filter.after, True) if lead_filter.after else (lead_filter.before, False)
     )
@@ -284,7 +291,13 @@ def _leads_of_page(lead_filter: LeadFilter, now: datetime, page: int) -> list[Le
         leads = ordering.next_to(_parts(lead_filter, now), lead_id, PER_PAGE, forward)
         if leads:
             return leads
-    return ordered_leads(lead_filter, now, (page - 1) * PER_PAGE, PER_PAGE)
+    offset = (page - 1) * PER_PAGE
+    if total is None or offset <= total // 2:
+        return ordered_leads(lead_filter, now, offset, PER_PAGE)
+    from_end = total - offset - PER_PAGE
+    take = PER_PAGE + min(from_end, 0)
+    reversed_page = ordering.window(_parts(lead_filter, now), max(from_end, 0), take, False)
+    return reversed_page[::-1]
 
 
 def count(lead_filter: LeadFilter) -> int:
@@ -308,7 +321,8 @@ def page_of_leads(lead_filter: LeadFilter, now: datetime | None = None) -> Resul
         more = False
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(lead_filter.page, pages)
-    rows = _rows(lead_filter, now or utcnow(), page)
+    # A capped search has no true total to count back from: its pages are read from the start.
+    rows = _rows(lead_filter, now or utcnow(), page, None if more else total)
     return ResultPage(rows, page, pages, total, counts, counted_at, more)
 
 

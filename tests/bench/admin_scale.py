@@ -14,6 +14,7 @@ size to the largest. Figures on a shared 2-core machine are noisy: compare withi
 
 import argparse
 import csv
+import gc
 import io
 import math
 import os
@@ -242,6 +243,7 @@ def build(url: str, leads: int) -> tuple[object, float]:
 
 def measure(app, repeat: int, export_repeat: int) -> dict:
     client = signed_in_client(app)
+    gc.freeze()  # as each gunicorn worker does once the app is loaded (clinic/gunicorn_conf.py)
     with app.app_context():
         clock = QueryClock(db.engine)
     pages = {label: time_page(client, url, repeat, clock) for label, url in admin_pages(app)}
