@@ -61,15 +61,27 @@ def phone_terms(q: str) -> set[str]:
     return {term for term in terms if not any(other in term for other in terms - {term})}
 
 
-def matching(q: str):
-    """Return the WHERE clause for leads that match the search `q` (already trimmed)."""
-    words = q.split()
+def _terms(q: str) -> tuple[list[str], set[str]]:
+    """Return the texts to find and the phone digits to look for in `q`."""
     numbers = phone_terms(q)
     # A phone number typed with spaces is one query, not several words.
-    texts = [q] if numbers else words
-    if db.session.get_bind().dialect.name == "sqlite":
-        return _sqlite(texts, numbers)
-    return _postgresql(texts, numbers)
+    return ([q] if numbers else q.split()), numbers
+
+
+def _by_length(texts: list[str]) -> tuple[list[str], list]:
+    """Split the texts into those the trigram index serves and LIKE checks for the others."""
+    long_words = [text for text in texts if len(text) >= TRIGRAM]
+    return long_words, [_anywhere(text) for text in texts if len(text) < TRIGRAM]
+
+
+def _sqlite_db() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def matching(q: str):
+    """Return the WHERE clause for leads that match the search `q` (already trimmed)."""
+    texts, numbers = _terms(q)
+    return _sqlite(texts, numbers) if _sqlite_db() else _postgresql(texts, numbers)
 
 
 def leads_found(q: str) -> sa.Select:
@@ -78,19 +90,13 @@ def leads_found(q: str) -> sa.Select:
     On SQLite the matches are read from the FTS5 table itself, one by one, so a LIMIT stops the
     read early (a word most leads share: 0.5 ms for the first thousand, against 30 ms for the
     set `matching` builds). Add the list's other conditions with `.where()`."""
-    words = q.split()
-    numbers = phone_terms(q)
-    texts = [q] if numbers else words
-    long_words = [text for text in texts if len(text) >= TRIGRAM]
-    if db.session.get_bind().dialect.name != "sqlite" or not long_words:
+    texts, numbers = _terms(q)
+    long_words, short_words = _by_length(texts)
+    if not _sqlite_db() or not long_words:
         return sa.select(Lead.id).where(matching(q))
-    short_words = [_anywhere(text) for text in texts if len(text) < TRIGRAM]
     fts = sa.table(FTS_TABLE, sa.column("rowid"))
-    match = sa.literal_column(FTS_TABLE).op("MATCH")(
-        sa.bindparam("fts", _fts_query(long_words, numbers), unique=True)
-    )
     found = sa.select(Lead.id).select_from(fts).join(Lead, Lead.id == fts.c.rowid)
-    return found.where(match, *short_words)
+    return found.where(_match(_fts_query(long_words, numbers)), *short_words)
 
 
 def _like(value: str) -> str:
@@ -129,17 +135,21 @@ def _fts(query: str):
     (FTS5 counts them incrementally: under a millisecond), `+0` stops SQLite using the id
     that way: it walks the page's own index and checks each lead against the set (30 ms
     there; for 3,000 matches 0.8 ms against 5.4)."""
-    match = sa.literal_column(FTS_TABLE).op("MATCH")(sa.bindparam("fts", query, unique=True))
-    found = sa.select(sa.literal_column("rowid")).select_from(sa.table(FTS_TABLE)).where(match)
+    found = sa.select(sa.literal_column("rowid")).select_from(sa.table(FTS_TABLE))
+    found = found.where(_match(query))
     some = sa.select(sa.func.count()).select_from(found.limit(BROAD).subquery())
     if db.session.scalar(some) >= BROAD:
         return (Lead.id + 0).in_(found)
     return Lead.id.in_(found)
 
 
+def _match(query: str):
+    """`lead_search MATCH query`, the query bound as a parameter."""
+    return sa.literal_column(FTS_TABLE).op("MATCH")(sa.bindparam("fts", query, unique=True))
+
+
 def _sqlite(texts: list[str], numbers: set[str]):
-    long_words = [text for text in texts if len(text) >= TRIGRAM]
-    short_words = [_anywhere(text) for text in texts if len(text) < TRIGRAM]
+    long_words, short_words = _by_length(texts)
     in_phone = [f"phone : {_phrase(number)}" for number in sorted(numbers)]
     if not long_words:
         # Too short for trigrams: a plain scan, or the number's own index look-up.

@@ -139,7 +139,7 @@ class LeadsExport:
             yield BOM + csv_lines([CSV_COLUMNS])
             # Every account, once: a few dozen rows, and owners are looked up by id.
             owners = dict(self.connection.execute(sa.select(User.id, User.email)).all())
-            next_calls = queries.calls_ahead(self.now, self.connection)
+            next_calls = queries.every_next_call(self.now, self.connection)
             for query in self.parts:
                 # A server-side cursor on PostgreSQL, fetchmany on SQLite; for this statement
                 # only (the batch queries beside it are ordinary ones).
